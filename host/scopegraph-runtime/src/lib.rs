@@ -51,7 +51,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<sandbox::HostState>,
     cache: Option<cache::Cache>,
-    ticker_stop: Arc<AtomicBool>,
+    ticker: Arc<EpochTicker>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -80,14 +80,19 @@ impl Runtime {
         bindings::host::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| RuntimeError(format!("{e:#}")))?;
 
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        spawn_epoch_ticker(engine.clone(), Arc::clone(&ticker_stop))?;
+        let ticker = Arc::new(EpochTicker::spawn(engine.clone())?);
         let cache = options.cache_dir.map(|dir| cache::Cache::new(dir, &engine));
-        Ok(Runtime { engine, linker, cache, ticker_stop })
+        Ok(Runtime { engine, linker, cache, ticker })
     }
 
     pub(crate) fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Plugins keep the deadline clock running for as long as they live,
+    /// even when the runtime that loaded them is gone.
+    pub(crate) fn ticker(&self) -> Arc<EpochTicker> {
+        Arc::clone(&self.ticker)
     }
 
     pub(crate) fn linker(&self) -> &Linker<sandbox::HostState> {
@@ -142,11 +147,6 @@ impl Runtime {
     }
 }
 
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        self.ticker_stop.store(true, Ordering::Relaxed);
-    }
-}
 
 /// The manifests of the plugins in `dir`, sorted by path.
 pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
@@ -174,15 +174,32 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) -> Result<(), RuntimeError> {
-    std::thread::Builder::new()
-        .name("scopegraph-epoch".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                engine.increment_epoch();
-            }
-        })
-        .map(drop)
-        .map_err(|e| RuntimeError(format!("cannot start the deadline clock: {e}")))
+/// Advances the engine's epoch every `EPOCH_TICK`, which is what makes
+/// per-call deadlines fire; stops when the last holder drops it.
+#[derive(Debug)]
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn spawn(engine: Engine) -> Result<EpochTicker, RuntimeError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("scopegraph-epoch".into())
+            .spawn(move || {
+                while !thread_stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(|e| RuntimeError(format!("cannot start the deadline clock: {e}")))?;
+        Ok(EpochTicker { stop })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }

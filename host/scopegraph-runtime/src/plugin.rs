@@ -72,6 +72,7 @@ pub struct Plugin {
     pre: Pre,
     config: Arc<BTreeMap<String, String>>,
     live: Mutex<Option<Live>>,
+    _ticker: Arc<crate::EpochTicker>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -134,6 +135,7 @@ impl Plugin {
             pre,
             config: Arc::new(manifest.config),
             live: Mutex::new(None),
+            _ticker: runtime.ticker(),
         })
     }
 
