@@ -28,7 +28,7 @@ impl PluginKind {
 
 impl std::fmt::Display for PluginKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.interface())
+        f.pad(self.interface())
     }
 }
 
