@@ -1,8 +1,8 @@
 //! Helpers shared by the integration tests: paths of the guest components
 //! built by this crate's build script, and plugin directories made on the fly.
 
-use scopegraph_runtime::{Limits, Plugin, PluginError, Runtime, RuntimeOptions};
-use std::{fs, path::Path};
+use scopegraph_runtime::{Limits, Plugin, PluginError, PluginKind, Runtime, RuntimeOptions};
+use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 
@@ -10,54 +10,24 @@ include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 pub fn runtime() -> Runtime {
     match Runtime::new(RuntimeOptions::default()) {
         Ok(runtime) => runtime,
-        Err(err) => unreachable_runtime(err),
+        Err(err) => fail(err),
     }
 }
 
 #[allow(clippy::panic)]
-fn unreachable_runtime(err: impl std::fmt::Display) -> ! {
-    panic!("the runtime must start: {err}")
+fn fail(err: impl std::fmt::Display) -> ! {
+    panic!("test setup failed: {err}")
 }
 
-/// Lay out a plugin directory (`plugin.toml` + component) under `root/id`
-/// for the component at `wasm_path`, with the given kind, API version and
-/// limits, as a user would install it.
-pub fn install(
-    root: &Path,
-    id: &str,
-    kind: &str,
-    api_version: &str,
-    wasm_path: &str,
-    limits: Limits,
-) -> std::io::Result<std::path::PathBuf> {
-    let dir = root.join(id);
-    fs::create_dir_all(&dir)?;
-    let wasm = fs::read(wasm_path)?;
-    let file = format!("{id}.wasm");
-    fs::write(dir.join(&file), &wasm)?;
-    let manifest = format!(
-        "id = \"{id}\"\nversion = \"0.0.1\"\nkind = \"{kind}\"\napi-version = \"{api_version}\"\n\
-         component = \"{file}\"\nsha256 = \"{sha}\"\n\n[limits]\nfuel = {fuel}\nmemory-mib = {mem}\ntimeout-ms = {ms}\n",
-        sha = scopegraph_runtime::sha256_hex(&wasm),
-        fuel = limits.fuel,
-        mem = limits.memory_mib,
-        ms = limits.timeout_ms,
-    );
-    fs::write(dir.join("plugin.toml"), manifest)?;
-    Ok(dir)
+/// Install the component at `wasm_path` as plugin `id` under `root`, as a
+/// user would; `kind` and `api_version` are what the manifest claims.
+pub fn install(root: &Path, id: &str, kind: &str, api_version: &str, wasm_path: &str, limits: Limits) -> std::io::Result<PathBuf> {
+    let kind = if kind == "provider" { PluginKind::Provider } else { PluginKind::Classifier };
+    scopegraph_testkit::install(root, id, kind, api_version, Path::new(wasm_path), limits, &[])
 }
 
 /// Install and load a classifier in one step.
-pub fn load_classifier(
-    runtime: &Runtime,
-    root: &Path,
-    id: &str,
-    wasm_path: &str,
-    limits: Limits,
-) -> Result<Plugin, PluginError> {
-    let dir = match install(root, id, "classifier", "0.1.0", wasm_path, limits) {
-        Ok(dir) => dir,
-        Err(err) => unreachable_runtime(format!("installing {id}: {err}")),
-    };
+pub fn load_classifier(runtime: &Runtime, root: &Path, id: &str, wasm_path: &str, limits: Limits) -> Result<Plugin, PluginError> {
+    let dir = install(root, id, "classifier", "0.1.0", wasm_path, limits).unwrap_or_else(|err| fail(err));
     runtime.load_manifest_file(&dir.join("plugin.toml"))
 }
