@@ -6,6 +6,7 @@ use std::{env, fmt::Write, fs, path::PathBuf};
 
 /// The first-party plugins, as crate directories under the workspace root.
 const PLUGINS: &[&str] = &[
+    "plugins/provider-kubernetes",
     "plugins/classifier-unused-excess",
     "plugins/classifier-inherited-overreach",
 ];
@@ -39,8 +40,8 @@ fn main() {
         );
         let wasm_out = out_dir.join(&file);
         let manifest_out = out_dir.join(format!("{}.plugin.toml", component.package));
-        if let Err(err) = fs::copy(&component.path, &wasm_out)
-            .and_then(|_| fs::write(&manifest_out, &manifest))
+        if let Err(err) =
+            fs::copy(&component.path, &wasm_out).and_then(|_| fs::write(&manifest_out, &manifest))
         {
             println!("cargo::error=writing {}: {err}", wasm_out.display());
             return;

@@ -21,16 +21,18 @@ fn main() {
     let wit = match fs::read_to_string(wit_path) {
         Ok(text) => text,
         Err(err) => {
-            println!("cargo::error=scopegraph-sdk: reading {}: {err}", wit_path.display());
+            println!(
+                "cargo::error=scopegraph-sdk: reading {}: {err}",
+                wit_path.display()
+            );
             return;
         }
     };
     let literal = format!("{wit:?}");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
 
-    let sdk_bindings = format!(
-        "wit_bindgen::generate!({{ inline: {literal}, world: \"sdk\", generate_all }});\n"
-    );
+    let sdk_bindings =
+        format!("wit_bindgen::generate!({{ inline: {literal}, world: \"sdk\", generate_all }});\n");
     write(&out_dir.join("sdk_bindings.rs"), &sdk_bindings);
 
     let macros = MACROS_TEMPLATE.replace("@WIT@", &literal);
@@ -39,7 +41,10 @@ fn main() {
 
 fn write(path: &PathBuf, text: &str) {
     if let Err(err) = fs::write(path, text) {
-        println!("cargo::error=scopegraph-sdk: writing {}: {err}", path.display());
+        println!(
+            "cargo::error=scopegraph-sdk: writing {}: {err}",
+            path.display()
+        );
     }
 }
 

@@ -6,11 +6,23 @@ use std::{env, fmt::Write, fs, path::PathBuf};
 /// Crate directories and the constant each path is exposed as.
 const GUESTS: &[(&str, &str)] = &[
     ("tests/guest-fixtures/fixture-loop", "FIXTURE_LOOP"),
-    ("tests/guest-fixtures/fixture-memory-bomb", "FIXTURE_MEMORY_BOMB"),
+    (
+        "tests/guest-fixtures/fixture-memory-bomb",
+        "FIXTURE_MEMORY_BOMB",
+    ),
     ("tests/guest-fixtures/fixture-panic", "FIXTURE_PANIC"),
-    ("tests/guest-fixtures/fixture-malformed", "FIXTURE_MALFORMED"),
-    ("tests/guest-fixtures/fixture-wasi-import", "FIXTURE_WASI_IMPORT"),
-    ("tests/guest-fixtures/fixture-future-api", "FIXTURE_FUTURE_API"),
+    (
+        "tests/guest-fixtures/fixture-malformed",
+        "FIXTURE_MALFORMED",
+    ),
+    (
+        "tests/guest-fixtures/fixture-wasi-import",
+        "FIXTURE_WASI_IMPORT",
+    ),
+    (
+        "tests/guest-fixtures/fixture-future-api",
+        "FIXTURE_FUTURE_API",
+    ),
     ("examples/plugin-template-classifier", "EXAMPLE_CLASSIFIER"),
     ("examples/plugin-template-provider", "EXAMPLE_PROVIDER"),
 ];

@@ -18,9 +18,18 @@ pub struct ForbiddenPermissions;
 
 impl Classifier for ForbiddenPermissions {
     fn classify(batch: Vec<Candidate>) -> Result<Vec<Verdict>, PluginError> {
-        let forbidden = scopegraph_sdk::config("forbidden").unwrap_or_else(|| DEFAULT_FORBIDDEN.into());
-        let patterns: Vec<&str> = forbidden.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
-        scopegraph_sdk::debug!("checking {} candidates against {} patterns", batch.len(), patterns.len());
+        let forbidden =
+            scopegraph_sdk::config("forbidden").unwrap_or_else(|| DEFAULT_FORBIDDEN.into());
+        let patterns: Vec<&str> = forbidden
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        scopegraph_sdk::debug!(
+            "checking {} candidates against {} patterns",
+            batch.len(),
+            patterns.len()
+        );
         Ok(batch.iter().filter_map(|c| judge(c, &patterns)).collect())
     }
 }
@@ -45,13 +54,22 @@ pub fn judge(candidate: &Candidate, patterns: &[&str]) -> Option<Verdict> {
     if hits.is_empty() {
         return None;
     }
-    let used = hits.iter().any(|p| candidate.usage.used_permissions.contains(p));
-    let category = if used { Category::UnjustifiedUse } else { Category::UnusedExcess };
+    let used = hits
+        .iter()
+        .any(|p| candidate.usage.used_permissions.contains(p));
+    let category = if used {
+        Category::UnjustifiedUse
+    } else {
+        Category::UnusedExcess
+    };
     Some(Verdict {
         candidate: candidate.id.clone(),
         category: Some(category),
         status: Status::Open,
-        rationale: format!("organisation policy forbids agents to hold {}", hits.join(", ")),
+        rationale: format!(
+            "organisation policy forbids agents to hold {}",
+            hits.join(", ")
+        ),
         evidence: vec![EvidenceRef {
             kind: "binding".into(),
             reference: candidate.grant.source.clone(),
@@ -76,7 +94,10 @@ mod tests {
         Candidate {
             id: "c".into(),
             permissions: permissions.iter().map(|s| s.to_string()).collect(),
-            usage: Usage { used_permissions: used.iter().map(|s| s.to_string()).collect(), ..Usage::default() },
+            usage: Usage {
+                used_permissions: used.iter().map(|s| s.to_string()).collect(),
+                ..Usage::default()
+            },
             ..Candidate::default()
         }
     }
@@ -95,12 +116,14 @@ mod tests {
 
     #[test]
     fn configured_patterns_replace_the_default_and_used_means_unjustified() {
-        let (verdicts, _) = MockHost::new().with_config("forbidden", "s3:Delete*").run(|| {
-            ForbiddenPermissions::classify(vec![
-                candidate(&["iam:PassRole"], &[]),
-                candidate(&["s3:DeleteObject"], &["s3:DeleteObject"]),
-            ])
-        });
+        let (verdicts, _) = MockHost::new()
+            .with_config("forbidden", "s3:Delete*")
+            .run(|| {
+                ForbiddenPermissions::classify(vec![
+                    candidate(&["iam:PassRole"], &[]),
+                    candidate(&["s3:DeleteObject"], &["s3:DeleteObject"]),
+                ])
+            });
         let verdicts = verdicts.unwrap();
         assert_eq!(verdicts.len(), 1);
         assert_eq!(verdicts[0].category, Some(Category::UnjustifiedUse));

@@ -25,7 +25,9 @@ impl Provider for VaultKubernetesAuth {
             let Ok(value) = serde_json::from_str::<Value>(&doc.content) else {
                 continue;
             };
-            let Some(data) = value.get("data").filter(|d| d.get("bound_service_account_names").is_some())
+            let Some(data) = value
+                .get("data")
+                .filter(|d| d.get("bound_service_account_names").is_some())
             else {
                 continue;
             };
@@ -40,7 +42,13 @@ scopegraph_sdk::export_provider!(VaultKubernetesAuth);
 fn strings(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -74,7 +82,9 @@ fn add_role(doc: &Document, data: &Value, out: &mut ProviderOutput) {
         out.diagnostics.push(Diagnostic {
             level: Level::Warn,
             source: doc.id.clone(),
-            message: format!("role {name} binds no service account or no namespace; Vault refuses every login"),
+            message: format!(
+                "role {name} binds no service account or no namespace; Vault refuses every login"
+            ),
         });
     }
     for namespace in &namespaces {
@@ -101,7 +111,10 @@ fn add_role(doc: &Document, data: &Value, out: &mut ProviderOutput) {
             id: format!("{role_id}#token_policies"),
             holder: role_id,
             cloud: Cloud::Kubernetes,
-            permissions: policies.iter().map(|p| format!("vault:policy/{p}")).collect(),
+            permissions: policies
+                .iter()
+                .map(|p| format!("vault:policy/{p}"))
+                .collect(),
             resources: vec!["*".into()],
             source: format!("vault auth/kubernetes/role/{name}"),
             evidence,
@@ -141,14 +154,21 @@ mod tests {
 
     #[test]
     fn role_becomes_a_chain_from_the_service_account_to_its_policies() {
-        let out = VaultKubernetesAuth::resolve(vec![doc(ROLE), doc("{\"kind\": \"Pod\"}")]).unwrap();
+        let out =
+            VaultKubernetesAuth::resolve(vec![doc(ROLE), doc("{\"kind\": \"Pod\"}")]).unwrap();
         assert_eq!(out.nodes.len(), 1);
         let froms: Vec<&str> = out.edges.iter().map(|e| e.from.as_str()).collect();
         assert_eq!(
             froms,
-            vec!["k8s:prod/analytics/ServiceAccount/report-agent", "k8s:prod/Group/system:serviceaccounts"]
+            vec![
+                "k8s:prod/analytics/ServiceAccount/report-agent",
+                "k8s:prod/Group/system:serviceaccounts"
+            ]
         );
-        assert_eq!(out.grants[0].permissions, vec!["vault:policy/reports-read", "vault:policy/default"]);
+        assert_eq!(
+            out.grants[0].permissions,
+            vec!["vault:policy/reports-read", "vault:policy/default"]
+        );
         assert!(out.diagnostics.is_empty());
     }
 }

@@ -26,7 +26,12 @@ mod tests {
         assert!(BUILTIN.len() >= 2);
         for plugin in BUILTIN {
             // Component binary: magic, then version 0x0d and layer 1.
-            assert_eq!(plugin.wasm.get(..8), Some(&b"\0asm\x0d\0\x01\0"[..]), "{}", plugin.file_name);
+            assert_eq!(
+                plugin.wasm.get(..8),
+                Some(&b"\0asm\x0d\0\x01\0"[..]),
+                "{}",
+                plugin.file_name
+            );
             assert!(plugin.manifest.contains(plugin.file_name));
         }
     }

@@ -9,7 +9,10 @@ use scopegraph_core::scope::{self, Agent, Reach};
 use scopegraph_core::{Candidate, Category, Diagnostic, Status};
 use scopegraph_report::{AgentSummary, RunReport};
 use scopegraph_runtime::PluginKind;
-use std::{fs, path::{Path, PathBuf}};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
 
 /// Candidates per classifier call: big enough to amortise the boundary,
 /// small enough that one trapped batch loses little.
@@ -100,7 +103,11 @@ pub(crate) fn resolve(snapshots: &[PathBuf], runtime: &RuntimeArgs) -> Result<Re
     diagnostics.extend(set.diagnostics());
 
     let mut outputs = Vec::new();
-    for plugin in set.plugins.iter().filter(|p| p.kind() == PluginKind::Provider) {
+    for plugin in set
+        .plugins
+        .iter()
+        .filter(|p| p.kind() == PluginKind::Provider)
+    {
         match plugin.resolve(&snapshot.documents) {
             Ok(output) => outputs.push((plugin.label(), output)),
             Err(err) => diagnostics.push(plugin_failure(&err)),
@@ -110,13 +117,30 @@ pub(crate) fn resolve(snapshots: &[PathBuf], runtime: &RuntimeArgs) -> Result<Re
     diagnostics.extend(graph_diagnostics);
     let (agents, agent_diagnostics) = scope::agents(&graph, &snapshot.declared_agents);
     diagnostics.extend(agent_diagnostics);
-    let activity = snapshot.activity.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    Ok(Resolved { graph, agents, set, diagnostics, activity })
+    let activity = snapshot
+        .activity
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    Ok(Resolved {
+        graph,
+        agents,
+        set,
+        diagnostics,
+        activity,
+    })
 }
 
 fn plugin_failure(err: &scopegraph_runtime::PluginError) -> Diagnostic {
-    let help = err.kind().help().map(|h| format!(" (help: {h})")).unwrap_or_default();
-    Diagnostic::error(format!("plugin {}", err.plugin()), format!("{}{help}", err.kind()))
+    let help = err
+        .kind()
+        .help()
+        .map(|h| format!(" (help: {h})"))
+        .unwrap_or_default();
+    Diagnostic::error(
+        format!("plugin {}", err.plugin()),
+        format!("{}{help}", err.kind()),
+    )
 }
 
 /// Parse `--now`, or take the wall clock.
@@ -137,12 +161,22 @@ fn window(now: Option<&str>, days: u32) -> Result<(jiff::Timestamp, jiff::Timest
 pub(crate) fn build_report(args: &AuditArgs, runtime: &RuntimeArgs) -> Result<RunReport, String> {
     let (start, end) = window(args.now.as_deref(), args.window)?;
     let resolved = resolve(&args.snapshots, runtime)?;
-    let Resolved { graph, agents, set, mut diagnostics, activity } = resolved;
+    let Resolved {
+        graph,
+        agents,
+        set,
+        mut diagnostics,
+        activity,
+    } = resolved;
     let reach = Reach::compute(&graph);
     let candidates: Vec<Candidate> = scope::candidates(&graph, &reach, &agents, args.window);
 
     let mut verdicts = Vec::new();
-    for plugin in set.plugins.iter().filter(|p| p.kind() == PluginKind::Classifier) {
+    for plugin in set
+        .plugins
+        .iter()
+        .filter(|p| p.kind() == PluginKind::Classifier)
+    {
         let mut list = Vec::new();
         for batch in candidates.chunks(BATCH) {
             match plugin.classify(batch) {
@@ -198,7 +232,9 @@ fn identities(candidates: &[Candidate], agent: &str) -> Vec<String> {
 
 fn write_artifacts(dir: &Path, findings: &mut [Finding], diagnostics: &mut Vec<Diagnostic>) {
     for finding in findings.iter_mut() {
-        let Some(reduction) = &finding.reduction else { continue };
+        let Some(reduction) = &finding.reduction else {
+            continue;
+        };
         for artifact in &reduction.artifacts {
             // Paths were checked by the runtime to stay under `dir`.
             let path = dir.join(&artifact.path);
@@ -207,7 +243,10 @@ fn write_artifacts(dir: &Path, findings: &mut [Finding], diagnostics: &mut Vec<D
                 .map_or(Ok(()), fs::create_dir_all)
                 .and_then(|()| fs::write(&path, &artifact.content));
             if let Err(err) = written {
-                diagnostics.push(Diagnostic::error(path.display().to_string(), format!("cannot write artifact: {err}")));
+                diagnostics.push(Diagnostic::error(
+                    path.display().to_string(),
+                    format!("cannot write artifact: {err}"),
+                ));
             }
         }
     }
@@ -234,7 +273,12 @@ pub(crate) fn emit(args: &AuditArgs, report: &RunReport, io: &mut Io<'_>) -> u8 
     match &args.output {
         Some(path) => {
             if let Err(err) = fs::write(path, &rendered) {
-                io.diagnostic("error", &path.display().to_string(), &format!("cannot write the report: {err}"), None);
+                io.diagnostic(
+                    "error",
+                    &path.display().to_string(),
+                    &format!("cannot write the report: {err}"),
+                    None,
+                );
                 return EXIT_INCOMPLETE;
             }
         }
@@ -267,7 +311,11 @@ pub(crate) fn trace(args: &TraceArgs, runtime: &RuntimeArgs, io: &mut Io<'_>) ->
             return EXIT_USAGE;
         }
     };
-    for d in resolved.diagnostics.iter().filter(|d| d.level == scopegraph_core::Level::Error) {
+    for d in resolved
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == scopegraph_core::Level::Error)
+    {
         io.diagnostic("error", &d.source, &d.message, None);
     }
     let Some(agent) = resolved.agents.iter().find(|a| a.id == args.agent) else {
@@ -276,7 +324,10 @@ pub(crate) fn trace(args: &TraceArgs, runtime: &RuntimeArgs, io: &mut Io<'_>) ->
             "error",
             &args.agent,
             "no such agent in the snapshot",
-            Some(&format!("agents are CLUSTER/NAMESPACE/KIND/NAME; found: {}", known.join(", "))),
+            Some(&format!(
+                "agents are CLUSTER/NAMESPACE/KIND/NAME; found: {}",
+                known.join(", ")
+            )),
         );
         return EXIT_USAGE;
     };
@@ -288,7 +339,10 @@ pub(crate) fn trace(args: &TraceArgs, runtime: &RuntimeArgs, io: &mut Io<'_>) ->
         TraceFormat::Dot => trace_dot(agent, &scope),
     };
     let _ = io.out.write_all(rendered.as_bytes());
-    let incomplete = resolved.diagnostics.iter().any(|d| d.level == scopegraph_core::Level::Error);
+    let incomplete = resolved
+        .diagnostics
+        .iter()
+        .any(|d| d.level == scopegraph_core::Level::Error);
     if incomplete { EXIT_INCOMPLETE } else { EXIT_OK }
 }
 
@@ -309,8 +363,18 @@ fn trace_text(agent: &Agent, scope: &[scope::ScopeEntry<'_>]) -> String {
         for (i, path) in entry.paths.iter().enumerate() {
             let _ = writeln!(out, "  chain {}:", i + 1);
             for (depth, hop) in path.iter().enumerate() {
-                let via = if hop.via.is_empty() { String::new() } else { format!("  via {}", hop.via) };
-                let _ = writeln!(out, "    {}└─ {} ({}){via}", "   ".repeat(depth), hop.node, hop.kind);
+                let via = if hop.via.is_empty() {
+                    String::new()
+                } else {
+                    format!("  via {}", hop.via)
+                };
+                let _ = writeln!(
+                    out,
+                    "    {}└─ {} ({}){via}",
+                    "   ".repeat(depth),
+                    hop.node,
+                    hop.kind
+                );
             }
         }
     }
@@ -355,7 +419,12 @@ fn trace_dot(agent: &Agent, scope: &[scope::ScopeEntry<'_>]) -> String {
             if let Some(last) = path.last() {
                 nodes.insert((last.node.clone(), last.kind.clone()));
                 let style = if entry.owned { "solid" } else { "dashed" };
-                edges.insert((last.node.clone(), format!("grant:{}", entry.grant.id), String::new(), style));
+                edges.insert((
+                    last.node.clone(),
+                    format!("grant:{}", entry.grant.id),
+                    String::new(),
+                    style,
+                ));
             }
         }
         nodes.insert((format!("grant:{}", entry.grant.id), "grant".into()));
@@ -363,11 +432,26 @@ fn trace_dot(agent: &Agent, scope: &[scope::ScopeEntry<'_>]) -> String {
     let mut out = format!("digraph {} {{\n  rankdir=LR;\n", quote(&agent.id));
     for (id, kind) in &nodes {
         let shape = if kind == "grant" { "note" } else { "box" };
-        let _ = writeln!(out, "  {} [shape={shape}, label={}];", quote(id), quote(&format!("{id}\\n({kind})")));
+        let _ = writeln!(
+            out,
+            "  {} [shape={shape}, label={}];",
+            quote(id),
+            quote(&format!("{id}\\n({kind})"))
+        );
     }
     for (from, to, via, style) in &edges {
-        let style = if style.is_empty() { String::new() } else { format!(", style={style}") };
-        let _ = writeln!(out, "  {} -> {} [label={}{style}];", quote(from), quote(to), quote(via));
+        let style = if style.is_empty() {
+            String::new()
+        } else {
+            format!(", style={style}")
+        };
+        let _ = writeln!(
+            out,
+            "  {} -> {} [label={}{style}];",
+            quote(from),
+            quote(to),
+            quote(via)
+        );
     }
     out.push_str("}\n");
     out

@@ -24,7 +24,12 @@ pub(crate) fn demo(args: &DemoArgs, runtime: &RuntimeArgs, io: &mut Io<'_>) -> u
         None => match tempfile::tempdir() {
             Ok(tmp) => (tmp.path().to_path_buf(), Some(tmp)),
             Err(err) => {
-                io.diagnostic("error", "demo", &format!("cannot create a temporary directory: {err}"), None);
+                io.diagnostic(
+                    "error",
+                    "demo",
+                    &format!("cannot create a temporary directory: {err}"),
+                    None,
+                );
                 return EXIT_INCOMPLETE;
             }
         },
@@ -32,9 +37,17 @@ pub(crate) fn demo(args: &DemoArgs, runtime: &RuntimeArgs, io: &mut Io<'_>) -> u
     let snapshot = dir.join("snapshot");
     for (path, content) in DEMO_ORG {
         let target = snapshot.join(path);
-        let written = target.parent().map_or(Ok(()), fs::create_dir_all).and_then(|()| fs::write(&target, content));
+        let written = target
+            .parent()
+            .map_or(Ok(()), fs::create_dir_all)
+            .and_then(|()| fs::write(&target, content));
         if let Err(err) = written {
-            io.diagnostic("error", &target.display().to_string(), &format!("cannot write: {err}"), None);
+            io.diagnostic(
+                "error",
+                &target.display().to_string(),
+                &format!("cannot write: {err}"),
+                None,
+            );
             return EXIT_INCOMPLETE;
         }
     }
@@ -47,7 +60,11 @@ pub(crate) fn demo(args: &DemoArgs, runtime: &RuntimeArgs, io: &mut Io<'_>) -> u
         artifacts: Some(dir.join("artifacts")),
         fail_on: None::<FailOn>,
     };
-    let _ = writeln!(io.out, "scopegraph demo: auditing the example organisation in {}\n", snapshot.display());
+    let _ = writeln!(
+        io.out,
+        "scopegraph demo: auditing the example organisation in {}\n",
+        snapshot.display()
+    );
     let table = audit(Format::Table, None);
     let report = match crate::audit::build_report(&table, runtime) {
         Ok(report) => report,
@@ -58,7 +75,10 @@ pub(crate) fn demo(args: &DemoArgs, runtime: &RuntimeArgs, io: &mut Io<'_>) -> u
     };
     let code = crate::audit::emit(&table, &report, io);
     if args.output.is_some() {
-        for (format, name) in [(Format::Json, "findings.json"), (Format::Markdown, "findings.md")] {
+        for (format, name) in [
+            (Format::Json, "findings.json"),
+            (Format::Markdown, "findings.md"),
+        ] {
             let _ = crate::audit::emit(&audit(format, Some(dir.join(name))), &report, io);
         }
         let _ = writeln!(io.out, "\nreports written to {}", dir.display());

@@ -18,7 +18,11 @@ pub const EXIT_INCOMPLETE: u8 = 2;
 pub const EXIT_USAGE: u8 = 3;
 
 #[derive(Debug, Parser)]
-#[command(name = "scopegraph", version, about = "Find and classify the excessive permissions of AI agents on Kubernetes, AWS, GCP and Azure")]
+#[command(
+    name = "scopegraph",
+    version,
+    about = "Find and classify the excessive permissions of AI agents on Kubernetes, AWS, GCP and Azure"
+)]
 struct Cli {
     /// How errors and diagnostics are printed on stderr.
     #[arg(long, value_enum, default_value_t = ErrorFormat::Human, global = true)]
@@ -79,7 +83,13 @@ pub(crate) struct Io<'a> {
 
 impl Io<'_> {
     /// Print a diagnostic on stderr in the chosen format.
-    pub(crate) fn diagnostic(&mut self, level: &str, source: &str, message: &str, help: Option<&str>) {
+    pub(crate) fn diagnostic(
+        &mut self,
+        level: &str,
+        source: &str,
+        message: &str,
+        help: Option<&str>,
+    ) {
         let _ = match self.error_format {
             ErrorFormat::Human => {
                 let help = help.map(|h| format!("\n  help: {h}")).unwrap_or_default();
@@ -104,12 +114,20 @@ where
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
             let rendered = e.render().to_string();
-            let _ = if e.use_stderr() { write!(err, "{rendered}") } else { write!(out, "{rendered}") };
+            let _ = if e.use_stderr() {
+                write!(err, "{rendered}")
+            } else {
+                write!(out, "{rendered}")
+            };
             return code;
         }
     };
     init_tracing(cli.verbose);
-    let mut io = Io { out, err, error_format: cli.error_format };
+    let mut io = Io {
+        out,
+        err,
+        error_format: cli.error_format,
+    };
     match cli.command {
         Command::Audit(args) => audit::audit(&args, &cli.runtime, &mut io),
         Command::Trace(args) => audit::trace(&args, &cli.runtime, &mut io),
@@ -127,5 +145,8 @@ fn init_tracing(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // A second init (tests run the CLI many times in one process) is harmless.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

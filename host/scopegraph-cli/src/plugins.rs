@@ -33,8 +33,15 @@ impl PluginSet {
         self.failures
             .iter()
             .map(|e| {
-                let help = e.kind().help().map(|h| format!(" (help: {h})")).unwrap_or_default();
-                Diagnostic::error(format!("plugin {}", e.plugin()), format!("{}{help}", e.kind()))
+                let help = e
+                    .kind()
+                    .help()
+                    .map(|h| format!(" (help: {h})"))
+                    .unwrap_or_default();
+                Diagnostic::error(
+                    format!("plugin {}", e.plugin()),
+                    format!("{}{help}", e.kind()),
+                )
             })
             .collect()
     }
@@ -56,7 +63,10 @@ pub(crate) fn cache_dir(args: &RuntimeArgs) -> Option<PathBuf> {
 /// Load the built-in plugins (unless disabled) and every plugin directory.
 /// A plugin directory that repeats a built-in id replaces it.
 pub(crate) fn load(args: &RuntimeArgs) -> Result<PluginSet, String> {
-    let runtime = Runtime::new(RuntimeOptions { cache_dir: cache_dir(args) }).map_err(|e| e.to_string())?;
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: cache_dir(args),
+    })
+    .map_err(|e| e.to_string())?;
     let mut plugins: Vec<Plugin> = Vec::new();
     let mut failures = Vec::new();
     let mut from_dirs = Vec::new();
@@ -83,7 +93,11 @@ pub(crate) fn load(args: &RuntimeArgs) -> Result<PluginSet, String> {
     }
     plugins.extend(from_dirs);
     plugins.sort_by(|a, b| (a.kind(), &a.info().id).cmp(&(b.kind(), &b.info().id)));
-    Ok(PluginSet { plugins, failures, _runtime: runtime })
+    Ok(PluginSet {
+        plugins,
+        failures,
+        _runtime: runtime,
+    })
 }
 
 pub(crate) fn plugins(command: &PluginsCommand, args: &RuntimeArgs, io: &mut Io<'_>) -> u8 {
@@ -96,17 +110,30 @@ pub(crate) fn plugins(command: &PluginsCommand, args: &RuntimeArgs, io: &mut Io<
     };
     match command {
         PluginsCommand::List => {
-            let _ = writeln!(io.out, "{:<24} {:<10} {:<11} {:<5} ORIGIN", "ID", "VERSION", "KIND", "API");
+            let _ = writeln!(
+                io.out,
+                "{:<24} {:<10} {:<11} {:<5} ORIGIN",
+                "ID", "VERSION", "KIND", "API"
+            );
             for p in &set.plugins {
                 let i = p.info();
-                let _ = writeln!(io.out, "{:<24} {:<10} {:<11} {:<5} {}", i.id, i.version, i.kind, i.api_version, i.origin);
+                let _ = writeln!(
+                    io.out,
+                    "{:<24} {:<10} {:<11} {:<5} {}",
+                    i.id, i.version, i.kind, i.api_version, i.origin
+                );
             }
             report_failures(&set, io)
         }
         PluginsCommand::Inspect { id } => {
             let Some(plugin) = set.plugins.iter().find(|p| &p.info().id == id) else {
                 let known: Vec<&str> = set.plugins.iter().map(|p| p.info().id.as_str()).collect();
-                io.diagnostic("error", id, "no such plugin", Some(&format!("loaded plugins: {}", known.join(", "))));
+                io.diagnostic(
+                    "error",
+                    id,
+                    "no such plugin",
+                    Some(&format!("loaded plugins: {}", known.join(", "))),
+                );
                 return EXIT_USAGE;
             };
             let i = plugin.info();
@@ -114,7 +141,11 @@ pub(crate) fn plugins(command: &PluginsCommand, args: &RuntimeArgs, io: &mut Io<
                 format!("id:          {}", i.id),
                 format!("version:     {}", i.version),
                 format!("kind:        {}", i.kind),
-                format!("api-version: {} (host implements {})", i.api_version, scopegraph_runtime::API_VERSION),
+                format!(
+                    "api-version: {} (host implements {})",
+                    i.api_version,
+                    scopegraph_runtime::API_VERSION
+                ),
                 format!("description: {}", i.description),
                 format!("origin:      {}", i.origin),
                 format!("sha256:      {}", i.sha256),
@@ -127,7 +158,11 @@ pub(crate) fn plugins(command: &PluginsCommand, args: &RuntimeArgs, io: &mut Io<
                 format!("exports:     {}", i.exports.join(", ")),
                 format!(
                     "config:      {}",
-                    i.config.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+                    i.config
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ];
             for line in lines {
@@ -150,7 +185,16 @@ pub(crate) fn plugins(command: &PluginsCommand, args: &RuntimeArgs, io: &mut Io<
 fn report_failures(set: &PluginSet, io: &mut Io<'_>) -> u8 {
     for e in &set.failures {
         let help = e.kind().help();
-        io.diagnostic("error", &format!("plugin {}", e.plugin()), &e.kind().to_string(), help.as_deref());
+        io.diagnostic(
+            "error",
+            &format!("plugin {}", e.plugin()),
+            &e.kind().to_string(),
+            help.as_deref(),
+        );
     }
-    if set.failures.is_empty() { EXIT_OK } else { EXIT_INCOMPLETE }
+    if set.failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_INCOMPLETE
+    }
 }

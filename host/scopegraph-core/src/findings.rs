@@ -68,13 +68,17 @@ pub fn cloud_name(cloud: Cloud) -> &'static str {
 /// Join verdicts (tagged with the plugin that gave them) with their
 /// candidates. Two plugins with the same category for the same candidate
 /// make one finding classified by both. Sorted in triage order.
-pub fn assemble(candidates: &[Candidate], verdicts: Vec<(String, Vec<crate::Verdict>)>) -> Vec<Finding> {
+pub fn assemble(
+    candidates: &[Candidate],
+    verdicts: Vec<(String, Vec<crate::Verdict>)>,
+) -> Vec<Finding> {
     let by_id: HashMap<&str, &Candidate> = candidates.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut findings: Vec<Finding> = Vec::new();
     let mut index: HashMap<(String, Category), usize> = HashMap::new();
     for (plugin, list) in verdicts {
         for verdict in list {
-            let (Some(category), Some(candidate)) = (verdict.category, by_id.get(verdict.candidate.as_str()))
+            let (Some(category), Some(candidate)) =
+                (verdict.category, by_id.get(verdict.candidate.as_str()))
             else {
                 continue;
             };
@@ -95,7 +99,12 @@ pub fn assemble(candidates: &[Candidate], verdicts: Vec<(String, Vec<crate::Verd
                 verdict.permissions
             };
             findings.push(Finding {
-                id: stable_hash(&[&candidate.agent, &candidate.grant.source, &candidate.id, category_name(category)]),
+                id: stable_hash(&[
+                    &candidate.agent,
+                    &candidate.grant.source,
+                    &candidate.id,
+                    category_name(category),
+                ]),
                 agent: candidate.agent.clone(),
                 category,
                 contributing: verdict.contributing,
@@ -117,8 +126,12 @@ pub fn assemble(candidates: &[Candidate], verdicts: Vec<(String, Vec<crate::Verd
         }
     }
     findings.sort_by(|a, b| {
-        (triage_rank(a.category), &a.agent, &a.grant_source, &a.id)
-            .cmp(&(triage_rank(b.category), &b.agent, &b.grant_source, &b.id))
+        (triage_rank(a.category), &a.agent, &a.grant_source, &a.id).cmp(&(
+            triage_rank(b.category),
+            &b.agent,
+            &b.grant_source,
+            &b.id,
+        ))
     });
     findings
 }
@@ -136,24 +149,46 @@ mod tests {
             permissions: vec!["p".into(), "q".into()],
             ..Candidate::default()
         };
-        let v = |category| Verdict { candidate: "c".into(), category: Some(category), ..Verdict::default() };
+        let v = |category| Verdict {
+            candidate: "c".into(),
+            category: Some(category),
+            ..Verdict::default()
+        };
         let findings = assemble(
             std::slice::from_ref(&candidate),
             vec![
                 ("x@1".into(), vec![v(Category::UnjustifiedUse)]),
-                ("y@1".into(), vec![v(Category::InheritedOverreach), Verdict { candidate: "gone".into(), ..v(Category::UnusedExcess) }]),
+                (
+                    "y@1".into(),
+                    vec![
+                        v(Category::InheritedOverreach),
+                        Verdict {
+                            candidate: "gone".into(),
+                            ..v(Category::UnusedExcess)
+                        },
+                    ],
+                ),
                 ("z@1".into(), vec![v(Category::InheritedOverreach)]),
             ],
         );
-        let summary: Vec<(Category, Vec<String>)> =
-            findings.iter().map(|f| (f.category, f.classified_by.clone())).collect();
+        let summary: Vec<(Category, Vec<String>)> = findings
+            .iter()
+            .map(|f| (f.category, f.classified_by.clone()))
+            .collect();
         assert_eq!(
             summary,
             vec![
-                (Category::InheritedOverreach, vec!["y@1".to_string(), "z@1".to_string()]),
+                (
+                    Category::InheritedOverreach,
+                    vec!["y@1".to_string(), "z@1".to_string()]
+                ),
                 (Category::UnjustifiedUse, vec!["x@1".to_string()]),
             ]
         );
-        assert_eq!(findings[0].permissions, vec!["p", "q"], "empty verdict permissions mean all");
+        assert_eq!(
+            findings[0].permissions,
+            vec!["p", "q"],
+            "empty verdict permissions mean all"
+        );
     }
 }

@@ -28,7 +28,9 @@ impl IdentityGraph {
     /// Nodes with the same id are merged (attributes and evidence appended);
     /// an edge or grant naming an unknown node gets a placeholder node and
     /// an info diagnostic, so a chain that crosses providers is never lost.
-    pub fn build(outputs: Vec<(String, crate::ProviderOutput)>) -> (IdentityGraph, Vec<Diagnostic>) {
+    pub fn build(
+        outputs: Vec<(String, crate::ProviderOutput)>,
+    ) -> (IdentityGraph, Vec<Diagnostic>) {
         let mut g = IdentityGraph::default();
         let mut diagnostics = Vec::new();
         let mut pending_edges = Vec::new();
@@ -54,7 +56,11 @@ impl IdentityGraph {
             g.graph.add_edge(from, to, edge);
         }
         for i in 0..g.grants.len() {
-            let holder = g.grants.get(i).map(|gr| gr.holder.clone()).unwrap_or_default();
+            let holder = g
+                .grants
+                .get(i)
+                .map(|gr| gr.holder.clone())
+                .unwrap_or_default();
             let index = g.node_or_placeholder(&holder, "grant", &mut diagnostics);
             g.grants_by_holder.entry(index).or_default().push(i);
         }
@@ -102,7 +108,12 @@ impl IdentityGraph {
             format!("{id} is referenced but described by no document; kept as a placeholder"),
         ));
         let ix = self.graph.add_node(GraphNode {
-            node: Node { id: id.to_string(), kind: "unknown".into(), name: id.to_string(), ..Node::default() },
+            node: Node {
+                id: id.to_string(),
+                kind: "unknown".into(),
+                name: id.to_string(),
+                ..Node::default()
+            },
             providers: Vec::new(),
             placeholder: true,
         });
@@ -119,7 +130,9 @@ impl IdentityGraph {
     }
 
     pub fn nodes(&self) -> impl Iterator<Item = (NodeIndex, &GraphNode)> {
-        self.graph.node_indices().filter_map(|ix| self.graph.node_weight(ix).map(|n| (ix, n)))
+        self.graph
+            .node_indices()
+            .filter_map(|ix| self.graph.node_weight(ix).map(|n| (ix, n)))
     }
 
     /// Outgoing edges of a node, with their targets.
@@ -152,5 +165,9 @@ impl IdentityGraph {
 
 /// An attribute of a node, if set.
 pub fn attribute<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
-    node.attributes.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    node.attributes
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }

@@ -15,7 +15,10 @@ pub fn stable_hash(parts: &[&str]) -> String {
 
 /// `k8s:prod/analytics/Deployment/report-agent` -> `prod/analytics/Deployment/report-agent`.
 pub fn agent_id(workload_node: &str) -> String {
-    workload_node.strip_prefix("k8s:").unwrap_or(workload_node).to_string()
+    workload_node
+        .strip_prefix("k8s:")
+        .unwrap_or(workload_node)
+        .to_string()
 }
 
 #[cfg(test)]

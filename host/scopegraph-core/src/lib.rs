@@ -13,8 +13,8 @@ pub mod ids;
 pub mod scope;
 
 pub use scopegraph_sdk::{
-    Candidate, Category, Cloud, Diagnostic as PluginDiagnostic, Document, Edge, EvidenceRef,
-    Grant, GrantContext, Hop, Level, Node, ProviderOutput, Reduction, Status, Usage, Verdict,
+    Candidate, Category, Cloud, Diagnostic as PluginDiagnostic, Document, Edge, EvidenceRef, Grant,
+    GrantContext, Hop, Level, Node, ProviderOutput, Reduction, Status, Usage, Verdict,
 };
 
 /// Something the user should know about the run: an unreadable file, an
@@ -29,14 +29,26 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(source: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { level: Level::Error, source: source.into(), message: message.into() }
+        Diagnostic {
+            level: Level::Error,
+            source: source.into(),
+            message: message.into(),
+        }
     }
 
     pub fn warning(source: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { level: Level::Warn, source: source.into(), message: message.into() }
+        Diagnostic {
+            level: Level::Warn,
+            source: source.into(),
+            message: message.into(),
+        }
     }
 
     pub fn info(source: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { level: Level::Info, source: source.into(), message: message.into() }
+        Diagnostic {
+            level: Level::Info,
+            source: source.into(),
+            message: message.into(),
+        }
     }
 }

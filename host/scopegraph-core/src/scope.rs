@@ -61,8 +61,16 @@ pub fn agents(graph: &IdentityGraph, declared: &[String]) -> (Vec<Agent>, Vec<Di
             .find(|(_, e)| e.kind == "runs-as")
             .and_then(|(to, _)| graph.node(to))
             .map(|sa| sa.node.name.clone());
-        let pods = attribute(&gn.node, "pods").and_then(|p| p.parse().ok()).unwrap_or(0);
-        found.push(Agent { id, node: ix, service_account, pods, declared: is_declared });
+        let pods = attribute(&gn.node, "pods")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        found.push(Agent {
+            id,
+            node: ix,
+            service_account,
+            pods,
+            declared: is_declared,
+        });
     }
     found.sort_by(|a, b| a.id.cmp(&b.id));
     let diagnostics = declared
@@ -122,13 +130,21 @@ pub struct ScopeEntry<'g> {
 }
 
 /// Every allow-grant reachable from the agent's workload.
-pub fn effective_scope<'g>(graph: &'g IdentityGraph, reach: &Reach, agent: &Agent) -> Vec<ScopeEntry<'g>> {
+pub fn effective_scope<'g>(
+    graph: &'g IdentityGraph,
+    reach: &Reach,
+    agent: &Agent,
+) -> Vec<ScopeEntry<'g>> {
     let mut found: HashMap<*const Grant, ScopeEntry<'g>> = HashMap::new();
     let mut order = Vec::new();
     let Some(start) = graph.node(agent.node) else {
         return Vec::new();
     };
-    let first = Hop { node: start.node.id.clone(), kind: start.node.kind.clone(), via: String::new() };
+    let first = Hop {
+        node: start.node.id.clone(),
+        kind: start.node.kind.clone(),
+        via: String::new(),
+    };
     let mut stack = vec![(agent.node, vec![first], vec![agent.node], None::<String>)];
     while let Some((ix, hops, visited, inherited)) = stack.pop() {
         for grant in graph.grants_of(ix) {
@@ -142,7 +158,12 @@ pub fn effective_scope<'g>(graph: &'g IdentityGraph, reach: &Reach, agent: &Agen
             let key = grant as *const Grant;
             let entry = found.entry(key).or_insert_with(|| {
                 order.push(key);
-                ScopeEntry { grant, paths: Vec::new(), owned, reason: reason.clone() }
+                ScopeEntry {
+                    grant,
+                    paths: Vec::new(),
+                    owned,
+                    reason: reason.clone(),
+                }
             });
             if owned && !entry.owned {
                 entry.owned = true;
@@ -159,16 +180,25 @@ pub fn effective_scope<'g>(graph: &'g IdentityGraph, reach: &Reach, agent: &Agen
             if visited.contains(&to) {
                 continue;
             }
-            let Some(target) = graph.node(to) else { continue };
-            let inherited = inherited.clone().or_else(|| inheritance(edge.kind.as_str(), &edge.via, target, reach.count(to)));
+            let Some(target) = graph.node(to) else {
+                continue;
+            };
+            let inherited = inherited
+                .clone()
+                .or_else(|| inheritance(edge.kind.as_str(), &edge.via, target, reach.count(to)));
             let mut hops = hops.clone();
-            hops.push(Hop { node: target.node.id.clone(), kind: target.node.kind.clone(), via: edge.via.clone() });
+            hops.push(Hop {
+                node: target.node.id.clone(),
+                kind: target.node.kind.clone(),
+                via: edge.via.clone(),
+            });
             let mut visited = visited.clone();
             visited.push(to);
             stack.push((to, hops, visited, inherited));
         }
     }
-    let mut entries: Vec<ScopeEntry<'g>> = order.into_iter().filter_map(|k| found.remove(&k)).collect();
+    let mut entries: Vec<ScopeEntry<'g>> =
+        order.into_iter().filter_map(|k| found.remove(&k)).collect();
     for entry in &mut entries {
         let owned = entry.owned;
         entry.paths.sort_by_key(|p| (!owned, p.len()));
@@ -177,7 +207,12 @@ pub fn effective_scope<'g>(graph: &'g IdentityGraph, reach: &Reach, agent: &Agen
 }
 
 /// Why crossing this edge into `target` makes the rest of the chain inherited, if it does.
-fn inheritance(kind: &str, via: &str, target: &crate::graph::GraphNode, workloads: u32) -> Option<String> {
+fn inheritance(
+    kind: &str,
+    via: &str,
+    target: &crate::graph::GraphNode,
+    workloads: u32,
+) -> Option<String> {
     if let Some((_, why)) = INHERITING_EDGES.iter().find(|(k, _)| *k == kind) {
         return Some(format!("{why} {} ({via})", target.node.name));
     }
@@ -192,15 +227,27 @@ fn inheritance(kind: &str, via: &str, target: &crate::graph::GraphNode, workload
 }
 
 fn owned_reason(graph: &IdentityGraph, holder: NodeIndex, hops: &[Hop]) -> String {
-    let name = graph.node(holder).map(|n| n.node.name.clone()).unwrap_or_default();
-    match hops.last().map(|h| h.via.as_str()).filter(|v| !v.is_empty()) {
+    let name = graph
+        .node(holder)
+        .map(|n| n.node.name.clone())
+        .unwrap_or_default();
+    match hops
+        .last()
+        .map(|h| h.via.as_str())
+        .filter(|v| !v.is_empty())
+    {
         Some(via) => format!("bound directly to the agent's own identity {name} via {via}"),
         None => format!("held by the agent's own workload {name}"),
     }
 }
 
 /// One candidate per (agent, grant), ready for the classifiers.
-pub fn candidates(graph: &IdentityGraph, reach: &Reach, agents: &[Agent], window_days: u32) -> Vec<Candidate> {
+pub fn candidates(
+    graph: &IdentityGraph,
+    reach: &Reach,
+    agents: &[Agent],
+    window_days: u32,
+) -> Vec<Candidate> {
     let mut out = Vec::new();
     for agent in agents {
         for entry in effective_scope(graph, reach, agent) {
@@ -223,7 +270,10 @@ pub fn candidates(graph: &IdentityGraph, reach: &Reach, agents: &[Agent], window
                     ownership_reason: entry.reason.clone(),
                 },
                 chain: entry.paths.into_iter().next().unwrap_or_default(),
-                usage: Usage { window_days, ..Usage::default() },
+                usage: Usage {
+                    window_days,
+                    ..Usage::default()
+                },
                 evidence: grant.evidence.clone(),
             });
         }
@@ -233,7 +283,11 @@ pub fn candidates(graph: &IdentityGraph, reach: &Reach, agents: &[Agent], window
 
 fn dedup(items: &[String]) -> Vec<String> {
     let mut seen = HashSet::new();
-    items.iter().filter(|p| seen.insert(p.as_str())).cloned().collect()
+    items
+        .iter()
+        .filter(|p| seen.insert(p.as_str()))
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
@@ -246,13 +300,22 @@ mod tests {
             id: id.into(),
             kind: kind.into(),
             name: id.into(),
-            attributes: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             ..Node::default()
         }
     }
 
     fn edge(from: &str, to: &str, kind: &str, via: &str) -> Edge {
-        Edge { from: from.into(), to: to.into(), kind: kind.into(), via: via.into(), ..Edge::default() }
+        Edge {
+            from: from.into(),
+            to: to.into(),
+            kind: kind.into(),
+            via: via.into(),
+            ..Edge::default()
+        }
     }
 
     fn grant(id: &str, holder: &str, permissions: &[&str]) -> Grant {
@@ -278,9 +341,24 @@ mod tests {
                 node("all-sas", "group", &[]),
             ],
             edges: vec![
-                edge("k8s:c/ns/Deployment/a", "sa-a", "runs-as", "spec.serviceAccountName"),
-                edge("k8s:c/ns/Deployment/b", "shared", "runs-as", "spec.serviceAccountName"),
-                edge("k8s:c/ns/Deployment/web", "shared", "runs-as", "spec.serviceAccountName"),
+                edge(
+                    "k8s:c/ns/Deployment/a",
+                    "sa-a",
+                    "runs-as",
+                    "spec.serviceAccountName",
+                ),
+                edge(
+                    "k8s:c/ns/Deployment/b",
+                    "shared",
+                    "runs-as",
+                    "spec.serviceAccountName",
+                ),
+                edge(
+                    "k8s:c/ns/Deployment/web",
+                    "shared",
+                    "runs-as",
+                    "spec.serviceAccountName",
+                ),
                 edge("sa-a", "all-sas", "member-of", "implicit group"),
                 edge("shared", "all-sas", "member-of", "implicit group"),
             ],
@@ -299,12 +377,21 @@ mod tests {
         let g = graph();
         let reach = Reach::compute(&g);
         let (agents, diags) = agents(&g, &["c/ns/Deployment/missing".into()]);
-        assert_eq!(agents.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["c/ns/Deployment/a", "c/ns/Deployment/b"]);
-        assert_eq!(diags.len(), 1, "the declared agent that does not exist is reported");
+        assert_eq!(
+            agents.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+            ["c/ns/Deployment/a", "c/ns/Deployment/b"]
+        );
+        assert_eq!(
+            diags.len(),
+            1,
+            "the declared agent that does not exist is reported"
+        );
 
         let cands = candidates(&g, &reach, &agents, 14);
-        let summary: Vec<(&str, &str, bool)> =
-            cands.iter().map(|c| (c.agent.as_str(), c.grant.source.as_str(), c.grant.owned)).collect();
+        let summary: Vec<(&str, &str, bool)> = cands
+            .iter()
+            .map(|c| (c.agent.as_str(), c.grant.source.as_str(), c.grant.owned))
+            .collect();
         assert_eq!(
             summary,
             vec![
@@ -314,9 +401,23 @@ mod tests {
                 ("c/ns/Deployment/b", "group", false),
             ]
         );
-        assert_eq!(cands[0].permissions, vec!["secrets:get"], "duplicates folded");
-        assert!(cands[1].grant.ownership_reason.starts_with("reached through group all-sas"));
-        assert!(cands[2].grant.ownership_reason.contains("shared with 1 other workload"));
+        assert_eq!(
+            cands[0].permissions,
+            vec!["secrets:get"],
+            "duplicates folded"
+        );
+        assert!(
+            cands[1]
+                .grant
+                .ownership_reason
+                .starts_with("reached through group all-sas")
+        );
+        assert!(
+            cands[2]
+                .grant
+                .ownership_reason
+                .contains("shared with 1 other workload")
+        );
         assert_eq!(cands[0].chain.len(), 2);
         assert_eq!(cands[0].chain[1].via, "spec.serviceAccountName");
     }
@@ -326,8 +427,14 @@ mod tests {
         let g = graph();
         let reach = Reach::compute(&g);
         let (a, _) = agents(&g, &[]);
-        let first: Vec<String> = candidates(&g, &reach, &a, 14).into_iter().map(|c| c.id).collect();
-        let second: Vec<String> = candidates(&g, &reach, &a, 14).into_iter().map(|c| c.id).collect();
+        let first: Vec<String> = candidates(&g, &reach, &a, 14)
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        let second: Vec<String> = candidates(&g, &reach, &a, 14)
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         assert_eq!(first, second);
         assert_eq!(first.iter().collect::<HashSet<_>>().len(), first.len());
     }

@@ -112,7 +112,10 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Dia
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) => {
-            diagnostics.push(Diagnostic::error(dir.display().to_string(), format!("cannot list: {err}")));
+            diagnostics.push(Diagnostic::error(
+                dir.display().to_string(),
+                format!("cannot list: {err}"),
+            ));
             return;
         }
     };
@@ -127,9 +130,13 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut Vec<Dia
 }
 
 fn has_input_extension(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let name = name.strip_suffix(".gz").unwrap_or(name);
-    name.rsplit_once('.').is_some_and(|(_, ext)| EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -141,8 +148,13 @@ enum Position {
 
 fn read_file(path: &Path) -> Result<Vec<(Position, Value)>, Diagnostic> {
     let display = path.display().to_string();
-    let bytes = fs::read(path).map_err(|e| Diagnostic::error(&display, format!("cannot read: {e}")))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+    let bytes =
+        fs::read(path).map_err(|e| Diagnostic::error(&display, format!("cannot read: {e}")))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
     let (bytes, name) = match name.strip_suffix(".gz") {
         Some(inner) => {
             let mut out = Vec::new();
@@ -153,15 +165,24 @@ fn read_file(path: &Path) -> Result<Vec<(Position, Value)>, Diagnostic> {
         }
         None => (bytes, name),
     };
-    let text = String::from_utf8(bytes)
-        .map_err(|e| Diagnostic::error(&display, format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::error(
+            &display,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        )
+    })?;
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "yaml" | "yml" => parse_yaml(&text, &display),
         "json" => match serde_json::from_str::<Value>(&text) {
             Ok(value) => Ok(vec![(Position::Whole, value)]),
             // Many tools write one JSON value per line into `.json` files.
-            Err(err) if looks_like_json_lines(&text) => parse_json_lines(&text, &display).map_err(|_| json_error(&display, &err)),
+            Err(err) if looks_like_json_lines(&text) => {
+                parse_json_lines(&text, &display).map_err(|_| json_error(&display, &err))
+            }
             Err(err) => Err(json_error(&display, &err)),
         },
         _ => parse_json_lines(&text, &display),
@@ -169,12 +190,21 @@ fn read_file(path: &Path) -> Result<Vec<(Position, Value)>, Diagnostic> {
 }
 
 fn json_error(file: &str, err: &serde_json::Error) -> Diagnostic {
-    Diagnostic::error(format!("{file}:{}:{}", err.line(), err.column()), format!("invalid JSON: {err}"))
+    Diagnostic::error(
+        format!("{file}:{}:{}", err.line(), err.column()),
+        format!("invalid JSON: {err}"),
+    )
 }
 
 fn looks_like_json_lines(text: &str) -> bool {
-    text.lines().filter(|l| !l.trim().is_empty()).take(2).count() > 1
-        && text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('{'))
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(2)
+        .count()
+        > 1
+        && text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('{'))
 }
 
 fn parse_json_lines(text: &str, file: &str) -> Result<Vec<(Position, Value)>, Diagnostic> {
@@ -184,7 +214,10 @@ fn parse_json_lines(text: &str, file: &str) -> Result<Vec<(Position, Value)>, Di
             continue;
         }
         let value = serde_json::from_str::<Value>(line).map_err(|err| {
-            Diagnostic::error(format!("{file}:{}:{}", i + 1, err.column()), format!("invalid JSON line: {err}"))
+            Diagnostic::error(
+                format!("{file}:{}:{}", i + 1, err.column()),
+                format!("invalid JSON line: {err}"),
+            )
         })?;
         values.push((Position::Line(i + 1), value));
     }
@@ -195,7 +228,10 @@ fn parse_yaml(text: &str, file: &str) -> Result<Vec<(Position, Value)>, Diagnost
     let mut values = Vec::new();
     for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let value = Value::deserialize(document).map_err(|err| {
-            let at = err.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
+            let at = err
+                .location()
+                .map(|l| format!(":{}:{}", l.line(), l.column()))
+                .unwrap_or_default();
             Diagnostic::error(format!("{file}{at}"), format!("invalid YAML: {err}"))
         })?;
         if !value.is_null() {
@@ -208,7 +244,11 @@ fn parse_yaml(text: &str, file: &str) -> Result<Vec<(Position, Value)>, Diagnost
 use serde::Deserialize as _;
 
 fn activity_records(value: &Value) -> u64 {
-    match value.get("Records").or_else(|| value.get("resourceSpans")).and_then(Value::as_array) {
+    match value
+        .get("Records")
+        .or_else(|| value.get("resourceSpans"))
+        .and_then(Value::as_array)
+    {
         Some(records) => records.len() as u64,
         None => value.as_array().map_or(1, |a| a.len() as u64),
     }
@@ -216,14 +256,23 @@ fn activity_records(value: &Value) -> u64 {
 
 fn declared_agents(value: &Value, source: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<String> {
     let mut out = Vec::new();
-    for (i, agent) in value.get("agents").and_then(Value::as_array).into_iter().flatten().enumerate() {
+    for (i, agent) in value
+        .get("agents")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         match agent.get("workload").and_then(Value::as_str) {
             Some(id) if id.split('/').count() == 4 => out.push(id.to_string()),
             Some(id) => diagnostics.push(Diagnostic::error(
                 source,
                 format!("agents[{i}].workload {id:?} is not CLUSTER/NAMESPACE/KIND/NAME"),
             )),
-            None => diagnostics.push(Diagnostic::error(source, format!("agents[{i}] has no `workload`"))),
+            None => diagnostics.push(Diagnostic::error(
+                source,
+                format!("agents[{i}] has no `workload`"),
+            )),
         }
     }
     out

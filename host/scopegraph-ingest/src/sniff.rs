@@ -39,12 +39,20 @@ pub fn sniff(value: &Value) -> DocumentClass {
     if !value.is_object() {
         return Unknown;
     }
-    if let (Some(api_version), Some(kind)) = (str_field(value, "apiVersion"), str_field(value, "kind")) {
+    if let (Some(api_version), Some(kind)) =
+        (str_field(value, "apiVersion"), str_field(value, "kind"))
+    {
         if api_version.starts_with("audit.k8s.io/") {
             return Activity("kubernetes-audit");
         }
         if api_version.starts_with("spdx.softwarecomposition.kubescape.io/")
-            && matches!(kind, "NetworkNeighborhood" | "ApplicationProfile" | "NetworkNeighborhoodList" | "ApplicationProfileList")
+            && matches!(
+                kind,
+                "NetworkNeighborhood"
+                    | "ApplicationProfile"
+                    | "NetworkNeighborhoodList"
+                    | "ApplicationProfileList"
+            )
         {
             return Activity("kubescape");
         }
@@ -67,13 +75,20 @@ pub fn sniff(value: &Value) -> DocumentClass {
     if is_azure_activity(value) {
         return Activity("azure-activity");
     }
-    if value.get("cluster").is_some_and(|c| str_field(c, "arn").is_some_and(|a| a.contains(":eks:"))) {
+    if value
+        .get("cluster")
+        .is_some_and(|c| str_field(c, "arn").is_some_and(|a| a.contains(":eks:")))
+    {
         return Config("aws/eks-cluster");
     }
-    if value.get("association").is_some_and(|a| has(a, "associationArn")) {
+    if value
+        .get("association")
+        .is_some_and(|a| has(a, "associationArn"))
+    {
         return Config("aws/eks-pod-identity-association");
     }
-    if has(value, "UserDetailList") || has(value, "RoleDetailList") || has(value, "GroupDetailList") {
+    if has(value, "UserDetailList") || has(value, "RoleDetailList") || has(value, "GroupDetailList")
+    {
         return Config("aws/iam-authorization-details");
     }
     if has(value, "OpenIDConnectProviderList") {
@@ -85,7 +100,9 @@ pub fn sniff(value: &Value) -> DocumentClass {
     if is_gke_cluster(value) {
         return Config("gcp/gke-cluster");
     }
-    if str_field(value, "type").is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.ContainerService/ManagedClusters")) {
+    if str_field(value, "type")
+        .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.ContainerService/ManagedClusters"))
+    {
         return Config("azure/aks-cluster");
     }
     if has(value, "resource") && value.get("policy").is_some_and(|p| has(p, "bindings")) {
@@ -94,7 +111,9 @@ pub fn sniff(value: &Value) -> DocumentClass {
     if has(value, "assetType") && has(value, "iamPolicy") {
         return Config("gcp/asset-iam-policy");
     }
-    if value.get("bindings").and_then(Value::as_array).is_some() && (has(value, "etag") || has(value, "version")) {
+    if value.get("bindings").and_then(Value::as_array).is_some()
+        && (has(value, "etag") || has(value, "version"))
+    {
         return Config("gcp/iam-policy");
     }
     if has(value, "includedPermissions") {
@@ -146,7 +165,9 @@ fn is_gke_cluster(value: &Value) -> bool {
 /// The cluster a description document names, if it is one.
 pub fn cluster_name(value: &Value) -> Option<String> {
     let name = match sniff(value) {
-        DocumentClass::Config("aws/eks-cluster") => value.get("cluster").and_then(|c| str_field(c, "name")),
+        DocumentClass::Config("aws/eks-cluster") => {
+            value.get("cluster").and_then(|c| str_field(c, "name"))
+        }
         DocumentClass::Config("gcp/gke-cluster" | "azure/aks-cluster") => str_field(value, "name"),
         _ => None,
     };

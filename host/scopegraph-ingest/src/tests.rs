@@ -4,17 +4,50 @@ use serde_json::json;
 #[test]
 fn recognises_real_shapes() {
     let cases = [
-        (json!({"apiVersion": "v1", "kind": "List", "items": []}), DocumentClass::Config("kubernetes")),
-        (json!({"apiVersion": "audit.k8s.io/v1", "kind": "Event", "verb": "get"}), DocumentClass::Activity("kubernetes-audit")),
-        (json!({"Records": []}), DocumentClass::Activity("cloudtrail")),
-        (json!({"eventVersion": "1.08", "eventSource": "s3.amazonaws.com", "eventName": "GetObject"}), DocumentClass::Activity("cloudtrail")),
-        (json!({"protoPayload": {}, "logName": "projects/p/logs/cloudaudit.googleapis.com%2Fdata_access"}), DocumentClass::Activity("gcp-audit")),
-        (json!({"cluster": {"name": "prod", "arn": "arn:aws:eks:us-east-1:111122223333:cluster/prod"}}), DocumentClass::Config("aws/eks-cluster")),
-        (json!({"RoleDetailList": [], "Policies": []}), DocumentClass::Config("aws/iam-authorization-details")),
-        (json!({"bindings": [], "etag": "BwX="}), DocumentClass::Config("gcp/iam-policy")),
-        (json!([{"roleDefinitionId": "/x", "principalId": "y"}]), DocumentClass::Config("azure/role-assignments")),
-        (json!({"name": "prod-aks", "type": "Microsoft.ContainerService/ManagedClusters"}), DocumentClass::Config("azure/aks-cluster")),
-        (json!({"agents": [{"workload": "a/b/Deployment/c"}]}), DocumentClass::DeclaredWork),
+        (
+            json!({"apiVersion": "v1", "kind": "List", "items": []}),
+            DocumentClass::Config("kubernetes"),
+        ),
+        (
+            json!({"apiVersion": "audit.k8s.io/v1", "kind": "Event", "verb": "get"}),
+            DocumentClass::Activity("kubernetes-audit"),
+        ),
+        (
+            json!({"Records": []}),
+            DocumentClass::Activity("cloudtrail"),
+        ),
+        (
+            json!({"eventVersion": "1.08", "eventSource": "s3.amazonaws.com", "eventName": "GetObject"}),
+            DocumentClass::Activity("cloudtrail"),
+        ),
+        (
+            json!({"protoPayload": {}, "logName": "projects/p/logs/cloudaudit.googleapis.com%2Fdata_access"}),
+            DocumentClass::Activity("gcp-audit"),
+        ),
+        (
+            json!({"cluster": {"name": "prod", "arn": "arn:aws:eks:us-east-1:111122223333:cluster/prod"}}),
+            DocumentClass::Config("aws/eks-cluster"),
+        ),
+        (
+            json!({"RoleDetailList": [], "Policies": []}),
+            DocumentClass::Config("aws/iam-authorization-details"),
+        ),
+        (
+            json!({"bindings": [], "etag": "BwX="}),
+            DocumentClass::Config("gcp/iam-policy"),
+        ),
+        (
+            json!([{"roleDefinitionId": "/x", "principalId": "y"}]),
+            DocumentClass::Config("azure/role-assignments"),
+        ),
+        (
+            json!({"name": "prod-aks", "type": "Microsoft.ContainerService/ManagedClusters"}),
+            DocumentClass::Config("azure/aks-cluster"),
+        ),
+        (
+            json!({"agents": [{"workload": "a/b/Deployment/c"}]}),
+            DocumentClass::DeclaredWork,
+        ),
         (json!([]), DocumentClass::Empty),
         (json!({"hello": "world"}), DocumentClass::Unknown),
     ];
@@ -45,7 +78,11 @@ fn reads_a_snapshot_tree_and_reports_what_it_cannot_use() {
     fs::write(root.join("trail.jsonl.gz"), gz.finish().unwrap()).unwrap();
     fs::write(root.join("broken.json"), "{\"a\": [1, 2,\n  }").unwrap();
     fs::write(root.join("mystery.json"), "{\"hello\": 1}").unwrap();
-    fs::write(root.join("scopegraph.yaml"), "agents:\n  - workload: prod-eks/n/Deployment/a\n  - workload: nope\n").unwrap();
+    fs::write(
+        root.join("scopegraph.yaml"),
+        "agents:\n  - workload: prod-eks/n/Deployment/a\n  - workload: nope\n",
+    )
+    .unwrap();
     fs::write(root.join("notes.txt"), "not an input").unwrap();
 
     let snapshot = read_snapshot(&[root.to_path_buf(), root.join("missing")]);
@@ -63,14 +100,41 @@ fn reads_a_snapshot_tree_and_reports_what_it_cannot_use() {
             ("kubernetes", Some("prod-eks")),
         ]
     );
-    assert!(snapshot.documents[2].source.ends_with("objects.yaml (document 3)"), "{}", snapshot.documents[2].source);
+    assert!(
+        snapshot.documents[2]
+            .source
+            .ends_with("objects.yaml (document 3)"),
+        "{}",
+        snapshot.documents[2].source
+    );
     assert_eq!(snapshot.activity.get("cloudtrail"), Some(&2));
     assert_eq!(snapshot.declared_agents, vec!["prod-eks/n/Deployment/a"]);
 
-    let messages: Vec<String> = snapshot.diagnostics.iter().map(|d| format!("{} | {}", d.source, d.message)).collect();
+    let messages: Vec<String> = snapshot
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} | {}", d.source, d.message))
+        .collect();
     assert_eq!(messages.len(), 4, "{messages:#?}");
-    assert!(messages.iter().any(|m| m.contains("missing | no such file")));
-    assert!(messages.iter().any(|m| m.contains("broken.json:2:3 | invalid JSON")), "{messages:#?}");
-    assert!(messages.iter().any(|m| m.contains("mystery.json | unrecognised document")));
-    assert!(messages.iter().any(|m| m.contains("agents[1].workload \"nope\"")));
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("missing | no such file"))
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("broken.json:2:3 | invalid JSON")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("mystery.json | unrecognised document"))
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("agents[1].workload \"nope\""))
+    );
 }

@@ -128,7 +128,10 @@ pub fn level_name(level: Level) -> &'static str {
 pub fn to_json(report: &RunReport) -> String {
     let doc = JsonReport {
         schema: SCHEMA,
-        window: JsonWindow { start: &report.window_start, end: &report.window_end },
+        window: JsonWindow {
+            start: &report.window_start,
+            end: &report.window_end,
+        },
         agents: report
             .agents
             .iter()
@@ -144,7 +147,11 @@ pub fn to_json(report: &RunReport) -> String {
         diagnostics: report
             .diagnostics
             .iter()
-            .map(|d| JsonDiagnostic { level: level_name(d.level), source: &d.source, message: &d.message })
+            .map(|d| JsonDiagnostic {
+                level: level_name(d.level),
+                source: &d.source,
+                message: &d.message,
+            })
             .collect(),
     };
     // Serialising plain structs of strings cannot fail.
@@ -162,13 +169,29 @@ fn json_finding(f: &Finding) -> JsonFinding<'_> {
         principal: &f.principal,
         permissions: &f.permissions,
         resources: &f.resources,
-        grant: JsonGrant { source: &f.grant_source, owned: f.owned, reason: &f.ownership_reason },
-        chain: f.chain.iter().map(|h| JsonHop { node: &h.node, kind: &h.kind, via: &h.via }).collect(),
+        grant: JsonGrant {
+            source: &f.grant_source,
+            owned: f.owned,
+            reason: &f.ownership_reason,
+        },
+        chain: f
+            .chain
+            .iter()
+            .map(|h| JsonHop {
+                node: &h.node,
+                kind: &h.kind,
+                via: &h.via,
+            })
+            .collect(),
         rationale: &f.rationale,
         evidence: f
             .evidence
             .iter()
-            .map(|e| JsonEvidence { kind: &e.kind, reference: &e.reference, summary: &e.summary })
+            .map(|e| JsonEvidence {
+                kind: &e.kind,
+                reference: &e.reference,
+                summary: &e.summary,
+            })
             .collect(),
         reduction: f.reduction.as_ref().map(|r| JsonReduction {
             kind: &r.kind,
@@ -193,7 +216,11 @@ pub fn to_table(report: &RunReport) -> String {
         report.window_end
     );
     if !report.findings.is_empty() {
-        let _ = writeln!(out, "\n{:<20} {:<25} {:<11} {:<40} {}", "CATEGORY", "STATUS", "CLOUD", "AGENT", "PERMISSIONS");
+        let _ = writeln!(
+            out,
+            "\n{:<20} {:<25} {:<11} {:<40} PERMISSIONS",
+            "CATEGORY", "STATUS", "CLOUD", "AGENT"
+        );
     }
     for f in &report.findings {
         let perms = summarise(&f.permissions, 4);
@@ -206,7 +233,12 @@ pub fn to_table(report: &RunReport) -> String {
             f.agent,
             perms
         );
-        let _ = writeln!(out, "    via {} ({})", f.grant_source, if f.owned { "owned" } else { "inherited" });
+        let _ = writeln!(
+            out,
+            "    via {} ({})",
+            f.grant_source,
+            if f.owned { "owned" } else { "inherited" }
+        );
         if !f.rationale.is_empty() {
             let _ = writeln!(out, "    {}", f.rationale);
         }
@@ -218,8 +250,15 @@ pub fn to_table(report: &RunReport) -> String {
 /// `--format markdown`.
 pub fn to_markdown(report: &RunReport) -> String {
     let mut out = String::from("# scopegraph findings\n\n");
-    let _ = writeln!(out, "Window: {} .. {}\n", report.window_start, report.window_end);
-    let _ = writeln!(out, "| Agent | Service account | Pods | Observed days |\n|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "Window: {} .. {}\n",
+        report.window_start, report.window_end
+    );
+    let _ = writeln!(
+        out,
+        "| Agent | Service account | Pods | Observed days |\n|---|---|---|---|"
+    );
     for a in &report.agents {
         let _ = writeln!(
             out,
@@ -234,8 +273,21 @@ pub fn to_markdown(report: &RunReport) -> String {
     for f in &report.findings {
         let _ = writeln!(out, "### {} — `{}`\n", category_name(f.category), f.agent);
         let _ = writeln!(out, "- Status: {}", status_name(f.status));
-        let _ = writeln!(out, "- Grant: `{}` ({})", f.grant_source, if f.owned { "owned" } else { "inherited" });
-        let _ = writeln!(out, "- Permissions: {}", f.permissions.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            out,
+            "- Grant: `{}` ({})",
+            f.grant_source,
+            if f.owned { "owned" } else { "inherited" }
+        );
+        let _ = writeln!(
+            out,
+            "- Permissions: {}",
+            f.permissions
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let chain: Vec<String> = f.chain.iter().map(|h| format!("`{}`", h.node)).collect();
         let _ = writeln!(out, "- Chain: {}", chain.join(" → "));
         if !f.rationale.is_empty() {
@@ -252,7 +304,13 @@ pub fn to_markdown(report: &RunReport) -> String {
     if !report.diagnostics.is_empty() {
         let _ = writeln!(out, "## Diagnostics\n");
         for d in &report.diagnostics {
-            let _ = writeln!(out, "- **{}** `{}`: {}", level_name(d.level), d.source, d.message);
+            let _ = writeln!(
+                out,
+                "- **{}** `{}`: {}",
+                level_name(d.level),
+                d.source,
+                d.message
+            );
         }
     }
     out
@@ -272,7 +330,13 @@ fn write_diagnostics(out: &mut String, report: &RunReport) {
     }
     let _ = writeln!(out, "\n{} diagnostic(s):", report.diagnostics.len());
     for d in &report.diagnostics {
-        let _ = writeln!(out, "  {}: {}: {}", level_name(d.level), d.source, d.message);
+        let _ = writeln!(
+            out,
+            "  {}: {}: {}",
+            level_name(d.level),
+            d.source,
+            d.message
+        );
     }
     if report.incomplete() {
         let _ = writeln!(out, "\nthe run is INCOMPLETE: see the errors above");

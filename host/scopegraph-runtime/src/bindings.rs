@@ -62,11 +62,19 @@ fn category_out(category: w::Category) -> m::Category {
 }
 
 fn evidence_in(e: &m::EvidenceRef) -> w::EvidenceRef {
-    w::EvidenceRef { kind: e.kind.clone(), reference: e.reference.clone(), summary: e.summary.clone() }
+    w::EvidenceRef {
+        kind: e.kind.clone(),
+        reference: e.reference.clone(),
+        summary: e.summary.clone(),
+    }
 }
 
 fn evidence_out(e: w::EvidenceRef) -> m::EvidenceRef {
-    m::EvidenceRef { kind: e.kind, reference: e.reference, summary: e.summary }
+    m::EvidenceRef {
+        kind: e.kind,
+        reference: e.reference,
+        summary: e.summary,
+    }
 }
 
 pub(crate) fn document_in(d: &m::Document) -> w::Document {
@@ -95,7 +103,11 @@ pub(crate) fn candidate_in(c: &m::Candidate) -> w::Candidate {
         chain: c
             .chain
             .iter()
-            .map(|h| w::Hop { node: h.node.clone(), kind: h.kind.clone(), via: h.via.clone() })
+            .map(|h| w::Hop {
+                node: h.node.clone(),
+                kind: h.kind.clone(),
+                via: h.via.clone(),
+            })
             .collect(),
         usage: w::Usage {
             observed_days: c.usage.observed_days,
@@ -126,7 +138,10 @@ pub(crate) fn verdict_out(v: w::Verdict) -> m::Verdict {
             artifacts: r
                 .artifacts
                 .into_iter()
-                .map(|a| m::Artifact { path: a.path, content: a.content })
+                .map(|a| m::Artifact {
+                    path: a.path,
+                    content: a.content,
+                })
                 .collect(),
         }),
         misroute: v.misroute,
@@ -179,7 +194,11 @@ pub(crate) fn output_out(o: w::ProviderOutput) -> m::ProviderOutput {
         diagnostics: o
             .diagnostics
             .into_iter()
-            .map(|d| m::Diagnostic { level: level(d.level), source: d.source, message: d.message })
+            .map(|d| m::Diagnostic {
+                level: level(d.level),
+                source: d.source,
+                message: d.message,
+            })
             .collect(),
     }
 }

@@ -46,8 +46,11 @@ impl Cache {
     }
 
     fn entry_path(&self, component_sha256: &str) -> PathBuf {
-        self.dir
-            .join(format!("{component_sha256}-{}-{}.cwasm", env!("CARGO_PKG_VERSION"), self.engine_key))
+        self.dir.join(format!(
+            "{component_sha256}-{}-{}.cwasm",
+            env!("CARGO_PKG_VERSION"),
+            self.engine_key
+        ))
     }
 
     /// Load a compiled component, or compile and store it.

@@ -13,7 +13,10 @@ pub struct PluginError {
 
 impl PluginError {
     pub(crate) fn new(plugin: impl Into<String>, kind: ErrorKind) -> Self {
-        PluginError { plugin: plugin.into(), kind }
+        PluginError {
+            plugin: plugin.into(),
+            kind,
+        }
     }
 
     /// For failures before the manifest could name the plugin.
@@ -51,7 +54,10 @@ pub enum ErrorKind {
     /// The component imports interfaces outside `scopegraph:plugin/*`.
     ForbiddenImports { imports: Vec<String> },
     /// The component does not export the interface its manifest's kind requires.
-    WrongKind { expected: String, exports: Vec<String> },
+    WrongKind {
+        expected: String,
+        exports: Vec<String>,
+    },
     /// The bytes are not a valid component.
     Compile { message: String },
     /// The call used up its fuel (CPU budget).
@@ -133,7 +139,9 @@ impl ErrorKind {
                 "raise `limits.memory-mib` in plugin.toml if the plugin needs more memory".into()
             }
             ErrorKind::StackOverflow => "the plugin recursed too deeply".into(),
-            ErrorKind::Panic { .. } | ErrorKind::Trap { .. } | ErrorKind::MalformedOutput { .. } => {
+            ErrorKind::Panic { .. }
+            | ErrorKind::Trap { .. }
+            | ErrorKind::MalformedOutput { .. } => {
                 "this is a bug in the plugin: report it to its author with the input".into()
             }
             ErrorKind::Reported { .. } => return None,
@@ -177,17 +185,24 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::Trap { message } => write!(f, "trapped: {message}"),
             ErrorKind::Reported { message } => write!(f, "reported an error: {message}"),
-            ErrorKind::MalformedOutput { message } => write!(f, "returned malformed output: {message}"),
+            ErrorKind::MalformedOutput { message } => {
+                write!(f, "returned malformed output: {message}")
+            }
         }
     }
 }
 
 impl miette::Diagnostic for PluginError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(format!("scopegraph::plugin::{}", self.kind.code())))
+        Some(Box::new(format!(
+            "scopegraph::plugin::{}",
+            self.kind.code()
+        )))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.kind.help().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.kind
+            .help()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 }

@@ -56,7 +56,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("cache", &self.cache).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,7 +84,12 @@ impl Runtime {
 
         let ticker = Arc::new(EpochTicker::spawn(engine.clone())?);
         let cache = options.cache_dir.map(|dir| cache::Cache::new(dir, &engine));
-        Ok(Runtime { engine, linker, cache, ticker })
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            ticker,
+        })
     }
 
     pub(crate) fn engine(&self) -> &Engine {
@@ -112,7 +119,12 @@ impl Runtime {
 
     /// Load a plugin from its manifest and component bytes; `origin` says
     /// where they came from (shown by `plugins list`).
-    pub fn load(&self, manifest: Manifest, wasm: &[u8], origin: &str) -> Result<Plugin, PluginError> {
+    pub fn load(
+        &self,
+        manifest: Manifest,
+        wasm: &[u8],
+        origin: &str,
+    ) -> Result<Plugin, PluginError> {
         Plugin::load(self, manifest, wasm, origin)
     }
 
@@ -122,17 +134,27 @@ impl Runtime {
         let io = |path: &Path, err: std::io::Error| {
             PluginError::unnamed(
                 &origin,
-                ErrorKind::Io { path: path.display().to_string(), message: err.to_string() },
+                ErrorKind::Io {
+                    path: path.display().to_string(),
+                    message: err.to_string(),
+                },
             )
         };
         let text = std::fs::read_to_string(manifest_path).map_err(|e| io(manifest_path, e))?;
         let manifest = Manifest::parse(&text, &origin)?;
-        let wasm_path = manifest_path.parent().unwrap_or(Path::new(".")).join(&manifest.component);
-        let wasm = std::fs::read(&wasm_path)
-            .map_err(|e| PluginError::new(manifest.label(), ErrorKind::Io {
-                path: wasm_path.display().to_string(),
-                message: e.to_string(),
-            }))?;
+        let wasm_path = manifest_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&manifest.component);
+        let wasm = std::fs::read(&wasm_path).map_err(|e| {
+            PluginError::new(
+                manifest.label(),
+                ErrorKind::Io {
+                    path: wasm_path.display().to_string(),
+                    message: e.to_string(),
+                },
+            )
+        })?;
         self.load(manifest, &wasm, &origin)
     }
 
@@ -141,12 +163,14 @@ impl Runtime {
     /// plugin found, so one bad plugin does not hide the others.
     pub fn load_dir(&self, dir: &Path) -> Vec<Result<Plugin, PluginError>> {
         match discover(dir) {
-            Ok(manifests) => manifests.iter().map(|m| self.load_manifest_file(m)).collect(),
+            Ok(manifests) => manifests
+                .iter()
+                .map(|m| self.load_manifest_file(m))
+                .collect(),
             Err(err) => vec![Err(err)],
         }
     }
 }
-
 
 /// The manifests of the plugins in `dir`, sorted by path.
 pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
@@ -157,7 +181,10 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         PluginError::unnamed(
             &dir.display().to_string(),
-            ErrorKind::Io { path: dir.display().to_string(), message: e.to_string() },
+            ErrorKind::Io {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            },
         )
     })?;
     let mut found: Vec<PathBuf> = entries
@@ -171,7 +198,10 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
 
 /// Lowercase hex sha256, as manifests carry it.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Advances the engine's epoch every `EPOCH_TICK`, which is what makes

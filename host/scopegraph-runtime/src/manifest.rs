@@ -46,13 +46,21 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { fuel: 2_000_000_000, memory_mib: 256, timeout_ms: 10_000 }
+        Limits {
+            fuel: 2_000_000_000,
+            memory_mib: 256,
+            timeout_ms: 10_000,
+        }
     }
 }
 
 impl Limits {
     /// The most any plugin gets, whatever its manifest asks for.
-    pub const MAX: Limits = Limits { fuel: 50_000_000_000, memory_mib: 4096, timeout_ms: 120_000 };
+    pub const MAX: Limits = Limits {
+        fuel: 50_000_000_000,
+        memory_mib: 4096,
+        timeout_ms: 120_000,
+    };
 
     /// `self`, with each limit lowered to the host's maximum.
     pub fn clamped(self) -> Limits {
@@ -91,14 +99,20 @@ impl Manifest {
     /// Parse and check a manifest; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Manifest, PluginError> {
         let manifest: Manifest = toml::from_str(text).map_err(|err| {
-            PluginError::unnamed(origin, ErrorKind::BadManifest { message: err.to_string() })
+            PluginError::unnamed(
+                origin,
+                ErrorKind::BadManifest {
+                    message: err.to_string(),
+                },
+            )
         })?;
         manifest.check(origin)?;
         Ok(manifest)
     }
 
     fn check(&self, origin: &str) -> Result<(), PluginError> {
-        let bad = |message: String| PluginError::unnamed(origin, ErrorKind::BadManifest { message });
+        let bad =
+            |message: String| PluginError::unnamed(origin, ErrorKind::BadManifest { message });
         let id_ok = !self.id.is_empty()
             && self
                 .id
@@ -112,7 +126,10 @@ impl Manifest {
         }
         let hex_ok = self.sha256.len() == 64 && self.sha256.chars().all(|c| c.is_ascii_hexdigit());
         if !hex_ok {
-            return Err(bad(format!("sha256 {:?} is not 64 hex digits", self.sha256)));
+            return Err(bad(format!(
+                "sha256 {:?} is not 64 hex digits",
+                self.sha256
+            )));
         }
         if self.component.contains("..") || self.component.starts_with('/') {
             return Err(bad(format!(
@@ -160,7 +177,10 @@ min-observed-days = "7"
         assert_eq!(m.kind, PluginKind::Classifier);
         assert_eq!(m.limits.fuel, 100);
         assert_eq!(m.limits.memory_mib, Limits::default().memory_mib);
-        assert_eq!(m.config.get("min-observed-days").map(String::as_str), Some("7"));
+        assert_eq!(
+            m.config.get("min-observed-days").map(String::as_str),
+            Some("7")
+        );
         assert_eq!(m.label(), "unused-excess@0.1.0");
     }
 
@@ -168,8 +188,11 @@ min-observed-days = "7"
     fn rejects_unknown_fields_and_bad_ids() {
         let err = Manifest::parse(&GOOD.replace("kind =", "knd ="), "p.toml").unwrap_err();
         assert!(err.to_string().contains("p.toml"), "{err}");
-        let err = Manifest::parse(&GOOD.replace("unused-excess\"", "Unused Excess\""), "p.toml")
-            .unwrap_err();
+        let err = Manifest::parse(
+            &GOOD.replace("unused-excess\"", "Unused Excess\""),
+            "p.toml",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("a-z, 0-9"), "{err}");
         let err = Manifest::parse(&GOOD.replace("\"classifier_", "\"../classifier_"), "p.toml")
             .unwrap_err();
@@ -187,7 +210,18 @@ min-observed-days = "7"
 
     #[test]
     fn limits_are_clamped_to_the_host_maximum() {
-        let asked = Limits { fuel: u64::MAX, memory_mib: 1 << 20, timeout_ms: 1 };
-        assert_eq!(asked.clamped(), Limits { fuel: Limits::MAX.fuel, memory_mib: 4096, timeout_ms: 1 });
+        let asked = Limits {
+            fuel: u64::MAX,
+            memory_mib: 1 << 20,
+            timeout_ms: 1,
+        };
+        assert_eq!(
+            asked.clamped(),
+            Limits {
+                fuel: Limits::MAX.fuel,
+                memory_mib: 4096,
+                timeout_ms: 1
+            }
+        );
     }
 }

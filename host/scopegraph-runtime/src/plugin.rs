@@ -1,7 +1,7 @@
 //! A loaded plugin: checked, compiled, ready to instantiate under its limits.
 
-use crate::bindings::{self, classifier::ClassifierPlugin, classifier::ClassifierPluginPre};
 use crate::bindings::provider::{ProviderPlugin, ProviderPluginPre};
+use crate::bindings::{self, classifier::ClassifierPlugin, classifier::ClassifierPluginPre};
 use crate::cache::CacheOutcome;
 use crate::error::{ErrorKind, PluginError};
 use crate::manifest::{API_VERSION, Limits, Manifest, PluginKind, api_compatible};
@@ -19,7 +19,10 @@ const PACKAGE: &str = "scopegraph:plugin/";
 
 /// Ticks of the host's epoch clock (see `EPOCH_TICK`) per deadline.
 pub(crate) fn deadline_ticks(timeout_ms: u64) -> u64 {
-    timeout_ms.div_ceil(crate::EPOCH_TICK.as_millis() as u64).max(1) + 1
+    timeout_ms
+        .div_ceil(crate::EPOCH_TICK.as_millis() as u64)
+        .max(1)
+        + 1
 }
 
 /// What `plugins inspect` shows about a plugin.
@@ -77,7 +80,9 @@ pub struct Plugin {
 
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Plugin").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Plugin")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -93,7 +98,10 @@ impl Plugin {
 
         let actual = crate::sha256_hex(wasm);
         if !actual.eq_ignore_ascii_case(&manifest.sha256) {
-            return Err(fail(ErrorKind::IntegrityMismatch { expected: manifest.sha256, actual }));
+            return Err(fail(ErrorKind::IntegrityMismatch {
+                expected: manifest.sha256,
+                actual,
+            }));
         }
         if !api_compatible(&manifest.api_version) {
             return Err(fail(ErrorKind::BadApiVersion {
@@ -101,19 +109,30 @@ impl Plugin {
                 supported: API_VERSION.into(),
             }));
         }
-        let (component, cache) = runtime
-            .compile(&actual, wasm)
-            .map_err(|err| fail(ErrorKind::Compile { message: format!("{err:#}") }))?;
+        let (component, cache) = runtime.compile(&actual, wasm).map_err(|err| {
+            fail(ErrorKind::Compile {
+                message: format!("{err:#}"),
+            })
+        })?;
 
         let engine = runtime.engine();
         let ty = component.component_type();
-        let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
-        let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+        let imports: Vec<String> = ty
+            .imports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let exports: Vec<String> = ty
+            .exports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
         check_imports(&imports).map_err(&fail)?;
         check_exports(manifest.kind, &exports).map_err(&fail)?;
 
-        let pre = instantiate_pre(runtime, manifest.kind, &component)
-            .map_err(|err| fail(ErrorKind::Compile { message: format!("{err:#}") }))?;
+        let pre = instantiate_pre(runtime, manifest.kind, &component).map_err(|err| {
+            fail(ErrorKind::Compile {
+                message: format!("{err:#}"),
+            })
+        })?;
 
         let info = PluginInfo {
             id: manifest.id,
@@ -160,11 +179,17 @@ impl Plugin {
     pub fn classify(&self, batch: &[Candidate]) -> Result<Vec<Verdict>, PluginError> {
         let input: Vec<_> = batch.iter().map(bindings::candidate_in).collect();
         let returned = self.call(|store, bindings| match bindings {
-            Bindings::Classifier(b) => b.scopegraph_plugin_classifier().call_classify(store, &input),
+            Bindings::Classifier(b) => b
+                .scopegraph_plugin_classifier()
+                .call_classify(store, &input),
             Bindings::Provider(_) => Err(wasmtime::Error::msg("not a classifier")),
         })?;
         let verdicts: Vec<Verdict> = returned
-            .map_err(|e| self.error(ErrorKind::Reported { message: bindings::error_out(e) }))?
+            .map_err(|e| {
+                self.error(ErrorKind::Reported {
+                    message: bindings::error_out(e),
+                })
+            })?
             .into_iter()
             .map(bindings::verdict_out)
             .collect();
@@ -180,9 +205,11 @@ impl Plugin {
             Bindings::Provider(b) => b.scopegraph_plugin_provider().call_resolve(store, &input),
             Bindings::Classifier(_) => Err(wasmtime::Error::msg("not a provider")),
         })?;
-        let output = returned
-            .map(bindings::output_out)
-            .map_err(|e| self.error(ErrorKind::Reported { message: bindings::error_out(e) }))?;
+        let output = returned.map(bindings::output_out).map_err(|e| {
+            self.error(ErrorKind::Reported {
+                message: bindings::error_out(e),
+            })
+        })?;
         validate::provider_output(&output)
             .map_err(|message| self.error(ErrorKind::MalformedOutput { message }))?;
         Ok(output)
@@ -199,12 +226,14 @@ impl Plugin {
             None => self.instantiate()?,
         };
         live.store.data_mut().begin_call();
-        let budget = live
-            .store
-            .set_fuel(limits.fuel)
-            .map_err(|err| self.error(ErrorKind::Trap { message: format!("{err:#}") }));
+        let budget = live.store.set_fuel(limits.fuel).map_err(|err| {
+            self.error(ErrorKind::Trap {
+                message: format!("{err:#}"),
+            })
+        });
         budget?;
-        live.store.set_epoch_deadline(deadline_ticks(limits.timeout_ms));
+        live.store
+            .set_epoch_deadline(deadline_ticks(limits.timeout_ms));
         match f(&mut live.store, &live.bindings) {
             Ok(value) => {
                 // Healthy: keep the instance for the next call.
@@ -263,7 +292,10 @@ fn version_error(version: Option<&str>) -> Option<ErrorKind> {
     let ok = version
         .and_then(|v| semver::Version::parse(v).ok())
         .is_some_and(|v| api_compatible(&v));
-    (!ok).then(|| ErrorKind::BadApiVersion { found: found.into(), supported: API_VERSION.into() })
+    (!ok).then(|| ErrorKind::BadApiVersion {
+        found: found.into(),
+        supported: API_VERSION.into(),
+    })
 }
 
 fn check_imports(imports: &[String]) -> Result<(), ErrorKind> {
@@ -316,7 +348,9 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err,
-            ErrorKind::ForbiddenImports { imports: names(&["wasi:clocks/wall-clock@0.2.0"]) }
+            ErrorKind::ForbiddenImports {
+                imports: names(&["wasi:clocks/wall-clock@0.2.0"])
+            }
         );
     }
 
@@ -331,10 +365,17 @@ mod tests {
     fn exports_must_match_the_manifest_kind() {
         let exports = names(&["scopegraph:plugin/classifier@0.1.0"]);
         assert!(check_exports(PluginKind::Classifier, &exports).is_ok());
-        assert_eq!(check_exports(PluginKind::Provider, &exports).unwrap_err().code(), "wrong-kind");
+        assert_eq!(
+            check_exports(PluginKind::Provider, &exports)
+                .unwrap_err()
+                .code(),
+            "wrong-kind"
+        );
         let future = names(&["scopegraph:plugin/classifier@0.2.0"]);
         assert_eq!(
-            check_exports(PluginKind::Classifier, &future).unwrap_err().code(),
+            check_exports(PluginKind::Classifier, &future)
+                .unwrap_err()
+                .code(),
             "bad-api-version"
         );
     }

@@ -23,11 +23,18 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
-    pub(crate) fn new(plugin: String, config: Arc<BTreeMap<String, String>>, limits: Limits) -> Self {
+    pub(crate) fn new(
+        plugin: String,
+        config: Arc<BTreeMap<String, String>>,
+        limits: Limits,
+    ) -> Self {
         HostState {
             plugin,
             config,
-            memory: MemoryCap { max_bytes: limits.memory_mib.saturating_mul(1 << 20), hit: false },
+            memory: MemoryCap {
+                max_bytes: limits.memory_mib.saturating_mul(1 << 20),
+                hit: false,
+            },
             panic: None,
             log_budget: LOG_LINES_PER_CALL,
         }
@@ -87,7 +94,7 @@ impl host::Host for HostState {
                 cut -= 1;
             }
             message.truncate(cut);
-            message.push_str("…");
+            message.push('…');
         }
         if self.log_budget == 0 {
             message.push_str(" (further log lines of this call dropped)");
@@ -112,18 +119,33 @@ impl host::Host for HostState {
 }
 
 /// Turn a failed call into what the user should read.
-pub(crate) fn classify_failure(err: &wasmtime::Error, state: &HostState, limits: Limits) -> ErrorKind {
+pub(crate) fn classify_failure(
+    err: &wasmtime::Error,
+    state: &HostState,
+    limits: Limits,
+) -> ErrorKind {
     if let Some((message, location)) = &state.panic {
-        return ErrorKind::Panic { message: message.clone(), location: location.clone() };
+        return ErrorKind::Panic {
+            message: message.clone(),
+            location: location.clone(),
+        };
     }
     match err.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => ErrorKind::OutOfFuel { fuel: limits.fuel },
-        Some(Trap::Interrupt) => ErrorKind::Timeout { ms: limits.timeout_ms },
+        Some(Trap::Interrupt) => ErrorKind::Timeout {
+            ms: limits.timeout_ms,
+        },
         Some(Trap::StackOverflow) => ErrorKind::StackOverflow,
-        _ if state.memory.hit => ErrorKind::MemoryLimit { mib: limits.memory_mib },
-        Some(trap) => ErrorKind::Trap { message: trap.to_string() },
+        _ if state.memory.hit => ErrorKind::MemoryLimit {
+            mib: limits.memory_mib,
+        },
+        Some(trap) => ErrorKind::Trap {
+            message: trap.to_string(),
+        },
         // Not a trap: the host could not lift what the guest returned
         // (invalid UTF-8, an out-of-bounds list...).
-        None => ErrorKind::MalformedOutput { message: format!("{err:#}") },
+        None => ErrorKind::MalformedOutput {
+            message: format!("{err:#}"),
+        },
     }
 }

@@ -17,10 +17,17 @@ pub(crate) fn verdicts(batch: &[Candidate], verdicts: &[Verdict]) -> Result<(), 
             ));
         };
         if !seen.insert(verdict.candidate.as_str()) {
-            return Err(format!("candidate {:?} has more than one verdict", verdict.candidate));
+            return Err(format!(
+                "candidate {:?} has more than one verdict",
+                verdict.candidate
+            ));
         }
         let granted: HashSet<&str> = candidate.permissions.iter().map(String::as_str).collect();
-        if let Some(extra) = verdict.permissions.iter().find(|p| !granted.contains(p.as_str())) {
+        if let Some(extra) = verdict
+            .permissions
+            .iter()
+            .find(|p| !granted.contains(p.as_str()))
+        {
             return Err(format!(
                 "verdict for {:?} names permission {extra:?}, which the candidate does not hold",
                 verdict.candidate
@@ -42,7 +49,9 @@ fn artifact_path(path: &str) -> Result<(), String> {
         || path.contains(':')
         || path.split('/').any(|part| part == ".." || part.is_empty());
     if escapes {
-        return Err(format!("artifact path {path:?} must be a relative path without '..'"));
+        return Err(format!(
+            "artifact path {path:?} must be a relative path without '..'"
+        ));
     }
     Ok(())
 }
@@ -80,21 +89,47 @@ mod tests {
     use super::*;
 
     fn candidate(id: &str) -> Candidate {
-        Candidate { id: id.into(), permissions: vec!["pods:get".into()], ..Default::default() }
+        Candidate {
+            id: id.into(),
+            permissions: vec!["pods:get".into()],
+            ..Default::default()
+        }
     }
 
     #[test]
     fn verdicts_must_stay_within_the_batch() {
         let batch = [candidate("a"), candidate("b")];
-        let ok = Verdict { candidate: "a".into(), permissions: vec!["pods:get".into()], ..Default::default() };
+        let ok = Verdict {
+            candidate: "a".into(),
+            permissions: vec!["pods:get".into()],
+            ..Default::default()
+        };
         assert!(verdicts(&batch, std::slice::from_ref(&ok)).is_ok());
 
-        let unknown = Verdict { candidate: "zz".into(), ..Default::default() };
-        assert!(verdicts(&batch, &[unknown]).unwrap_err().contains("not in the batch"));
-        assert!(verdicts(&batch, &[ok.clone(), ok.clone()]).unwrap_err().contains("more than one"));
+        let unknown = Verdict {
+            candidate: "zz".into(),
+            ..Default::default()
+        };
+        assert!(
+            verdicts(&batch, &[unknown])
+                .unwrap_err()
+                .contains("not in the batch")
+        );
+        assert!(
+            verdicts(&batch, &[ok.clone(), ok.clone()])
+                .unwrap_err()
+                .contains("more than one")
+        );
 
-        let invented = Verdict { permissions: vec!["secrets:get".into()], ..ok.clone() };
-        assert!(verdicts(&batch, &[invented]).unwrap_err().contains("does not hold"));
+        let invented = Verdict {
+            permissions: vec!["secrets:get".into()],
+            ..ok.clone()
+        };
+        assert!(
+            verdicts(&batch, &[invented])
+                .unwrap_err()
+                .contains("does not hold")
+        );
     }
 
     #[test]

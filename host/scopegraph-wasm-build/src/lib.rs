@@ -38,7 +38,8 @@ pub fn workspace_root() -> PathBuf {
     manifest_dir
         .ancestors()
         .find(|dir| {
-            fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|text| text.contains("[workspace]"))
+            fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|text| text.contains("[workspace]"))
         })
         .map(Path::to_path_buf)
         .unwrap_or(manifest_dir)
@@ -60,7 +61,11 @@ fn nested_target_dir() -> PathBuf {
 /// `rerun-if-changed` lines for those crates, the SDK and the WIT.
 pub fn build(crate_dirs: &[&str]) -> Result<Vec<Component>, String> {
     let root = workspace_root();
-    for watched in crate_dirs.iter().copied().chain(["sdk/scopegraph-sdk", "wit"]) {
+    for watched in crate_dirs
+        .iter()
+        .copied()
+        .chain(["sdk/scopegraph-sdk", "wit"])
+    {
         println!("cargo::rerun-if-changed={}", root.join(watched).display());
     }
     let mut packages = Vec::new();
@@ -89,9 +94,12 @@ pub fn build(crate_dirs: &[&str]) -> Result<Vec<Component>, String> {
     ] {
         cmd.env_remove(var);
     }
-    cmd.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", "wasm-component-ld")
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
+    cmd.env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER",
+        "wasm-component-ld",
+    )
+    .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+    .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
 
     let output = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
     if !output.status.success() {
@@ -104,7 +112,9 @@ pub fn build(crate_dirs: &[&str]) -> Result<Vec<Component>, String> {
         } else {
             ""
         };
-        return Err(format!("building plugin components failed:\n{stderr}{hint}"));
+        return Err(format!(
+            "building plugin components failed:\n{stderr}{hint}"
+        ));
     }
 
     let release = target_dir.join(TARGET).join("release");
@@ -119,8 +129,17 @@ pub fn build(crate_dirs: &[&str]) -> Result<Vec<Component>, String> {
                     path.display()
                 ));
             }
-            let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-            Ok(Component { package, path, sha256, version, metadata })
+            let sha256 = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            Ok(Component {
+                package,
+                path,
+                sha256,
+                version,
+                metadata,
+            })
         })
         .collect()
 }
@@ -130,8 +149,9 @@ fn read_package(dir: &Path) -> Result<(String, String, Option<toml::Table>), Str
     let manifest_path = dir.join("Cargo.toml");
     let text = fs::read_to_string(&manifest_path)
         .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
-    let manifest: toml::Table =
-        text.parse().map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    let manifest: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
     let package = manifest.get("package").and_then(|p| p.as_table());
     let field = |name: &str| package.and_then(|p| p.get(name)).and_then(|v| v.as_str());
     let name = field("name")

@@ -87,7 +87,11 @@ mod tests {
                 ownership_reason: "bound to group system:serviceaccounts".into(),
             },
             chain: vec![
-                Hop { node: "pod".into(), kind: "pod".into(), via: String::new() },
+                Hop {
+                    node: "pod".into(),
+                    kind: "pod".into(),
+                    via: String::new(),
+                },
                 Hop {
                     node: "group".into(),
                     kind: "group".into(),
@@ -108,7 +112,10 @@ mod tests {
         let verdict = judge(&candidate(false)).expect("a verdict");
         assert_eq!(verdict.category, Some(Category::InheritedOverreach));
         assert_eq!(verdict.permissions, vec!["secrets:get", "secrets:list"]);
-        assert_eq!(verdict.reduction.map(|r| r.kind).as_deref(), Some("dedicated-identity"));
+        assert_eq!(
+            verdict.reduction.map(|r| r.kind).as_deref(),
+            Some("dedicated-identity")
+        );
         assert!(verdict.misroute.contains("ClusterRoleBinding/read-secrets"));
     }
 }

@@ -138,7 +138,11 @@ mod tests {
             agent: "prod/analytics/Deployment/report-agent".into(),
             cloud: Cloud::Aws,
             permissions: granted.iter().map(|s| s.to_string()).collect(),
-            grant: GrantContext { source: "arn:aws:iam::1:policy/p".into(), owned: true, ..Default::default() },
+            grant: GrantContext {
+                source: "arn:aws:iam::1:policy/p".into(),
+                owned: true,
+                ..Default::default()
+            },
             usage: Usage {
                 observed_days: days,
                 window_days: 14,
@@ -151,7 +155,11 @@ mod tests {
 
     #[test]
     fn reports_only_unused_permissions_case_insensitively_for_aws() {
-        let c = candidate(&["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], &["s3:getobject"], 14);
+        let c = candidate(
+            &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            &["s3:getobject"],
+            14,
+        );
         let verdict = judge(&c, 7).expect("a verdict");
         assert_eq!(verdict.permissions, vec!["s3:PutObject", "s3:DeleteObject"]);
         assert_eq!(verdict.status, Status::Open);
@@ -187,7 +195,10 @@ mod tests {
             .with_config("min-observed-days", "14")
             .run(|| UnusedExcess::classify(batch.clone()));
         let verdicts = result.expect("classify");
-        assert_eq!(verdicts.first().map(|v| v.status), Some(Status::InsufficientObservation));
+        assert_eq!(
+            verdicts.first().map(|v| v.status),
+            Some(Status::InsufficientObservation)
+        );
 
         let (result, _) = MockHost::new()
             .with_config("min-observed-days", "two weeks")

@@ -108,19 +108,33 @@ impl From<m::Category> for w::Category {
 
 impl From<w::EvidenceRef> for m::EvidenceRef {
     fn from(e: w::EvidenceRef) -> Self {
-        m::EvidenceRef { kind: e.kind, reference: e.reference, summary: e.summary }
+        m::EvidenceRef {
+            kind: e.kind,
+            reference: e.reference,
+            summary: e.summary,
+        }
     }
 }
 
 impl From<m::EvidenceRef> for w::EvidenceRef {
     fn from(e: m::EvidenceRef) -> Self {
-        w::EvidenceRef { kind: e.kind, reference: e.reference, summary: e.summary }
+        w::EvidenceRef {
+            kind: e.kind,
+            reference: e.reference,
+            summary: e.summary,
+        }
     }
 }
 
 impl From<w::Document> for m::Document {
     fn from(d: w::Document) -> Self {
-        m::Document { id: d.id, source: d.source, kind: d.kind, context: d.context, content: d.content }
+        m::Document {
+            id: d.id,
+            source: d.source,
+            kind: d.kind,
+            context: d.context,
+            content: d.content,
+        }
     }
 }
 
@@ -139,7 +153,13 @@ impl From<m::Node> for w::Node {
 
 impl From<m::Edge> for w::Edge {
     fn from(e: m::Edge) -> Self {
-        w::Edge { from: e.from, to: e.to, kind: e.kind, via: e.via, evidence: conv(e.evidence) }
+        w::Edge {
+            from: e.from,
+            to: e.to,
+            kind: e.kind,
+            via: e.via,
+            evidence: conv(e.evidence),
+        }
     }
 }
 
@@ -164,7 +184,11 @@ impl From<m::Grant> for w::Grant {
 
 impl From<m::Diagnostic> for w::Diagnostic {
     fn from(d: m::Diagnostic) -> Self {
-        w::Diagnostic { level: d.level.into(), source: d.source, message: d.message }
+        w::Diagnostic {
+            level: d.level.into(),
+            source: d.source,
+            message: d.message,
+        }
     }
 }
 
@@ -196,7 +220,11 @@ impl From<w::Candidate> for m::Candidate {
             chain: c
                 .chain
                 .into_iter()
-                .map(|h| m::Hop { node: h.node, kind: h.kind, via: h.via })
+                .map(|h| m::Hop {
+                    node: h.node,
+                    kind: h.kind,
+                    via: h.via,
+                })
                 .collect(),
             usage: m::Usage {
                 observed_days: c.usage.observed_days,
@@ -229,7 +257,10 @@ impl From<m::Verdict> for w::Verdict {
                 artifacts: r
                     .artifacts
                     .into_iter()
-                    .map(|a| w::Artifact { path: a.path, content: a.content })
+                    .map(|a| w::Artifact {
+                        path: a.path,
+                        content: a.content,
+                    })
                     .collect(),
             }),
             misroute: v.misroute,

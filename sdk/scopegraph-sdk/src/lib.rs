@@ -35,8 +35,8 @@
 //! `scopegraph-testkit` crate then runs the real `.wasm` under production
 //! limits.
 
-mod model;
 pub mod mock;
+mod model;
 
 pub use model::*;
 

@@ -43,7 +43,10 @@ pub struct Document {
 impl Document {
     /// A context value the host attached, e.g. `context("cluster")`.
     pub fn context(&self, key: &str) -> Option<&str> {
-        self.context.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.context
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -186,7 +189,10 @@ pub struct Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PluginError {
     /// An input the plugin cannot use: `source` names the document or candidate.
-    InvalidInput { source: String, message: String },
+    InvalidInput {
+        source: String,
+        message: String,
+    },
     Unsupported(String),
     Internal(String),
 }

@@ -13,7 +13,10 @@
 
 pub use scopegraph_runtime::{ErrorKind, Limits, Plugin, PluginError, PluginKind as Kind};
 use scopegraph_runtime::{Runtime, RuntimeOptions};
-use std::{fs, io, path::{Path, PathBuf}};
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+};
 
 /// A host for tests: a runtime without cache and a scratch directory.
 #[derive(Debug)]
@@ -56,7 +59,8 @@ impl From<PluginError> for KitError {
 
 impl TestKit {
     pub fn new() -> Result<TestKit, KitError> {
-        let runtime = Runtime::new(RuntimeOptions::default()).map_err(|e| KitError::Runtime(e.to_string()))?;
+        let runtime = Runtime::new(RuntimeOptions::default())
+            .map_err(|e| KitError::Runtime(e.to_string()))?;
         let scratch = tempfile::tempdir()?;
         Ok(TestKit { runtime, scratch })
     }
@@ -88,7 +92,15 @@ impl TestKit {
             .unwrap_or("plugin")
             .to_ascii_lowercase()
             .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
-        let dir = install(self.scratch.path(), &id, kind, scopegraph_runtime::API_VERSION, wasm, limits, config)?;
+        let dir = install(
+            self.scratch.path(),
+            &id,
+            kind,
+            scopegraph_runtime::API_VERSION,
+            wasm,
+            limits,
+            config,
+        )?;
         self.load_manifest(&dir.join(scopegraph_runtime::MANIFEST_FILE))
     }
 }

@@ -4,7 +4,6 @@
 //! `cargo bench -p scopegraph-tests --bench plugins`; results in BENCHMARKS.md.
 #![allow(clippy::expect_used)] // a benchmark that cannot set up should stop loudly
 
-
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use scopegraph_runtime::{Manifest, Runtime, RuntimeOptions};
 use scopegraph_sdk::{Candidate, Classifier, Cloud, GrantContext, Usage, mock::MockHost};
@@ -17,20 +16,31 @@ fn candidate(i: usize) -> Candidate {
         agent: format!("prod-eks/team-{}/Deployment/agent-{i}", i % 40),
         cloud: Cloud::Aws,
         principal: format!("arn:aws:iam::111122223333:role/agent-{i}"),
-        permissions: ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging", "s3:PutObjectAcl"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        permissions: [
+            "s3:GetObject",
+            "s3:ListBucket",
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "s3:GetObjectTagging",
+            "s3:PutObjectAcl",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
         resources: vec![format!("arn:aws:s3:::reports-{}/*", i % 100)],
         grant: GrantContext {
             source: format!("arn:aws:iam::111122223333:policy/agent-{i}-s3"),
-            owned: i % 3 != 0,
+            owned: !i.is_multiple_of(3),
             ownership_reason: "bound directly to the agent's own identity".into(),
         },
         usage: Usage {
             observed_days: 14,
             window_days: 14,
-            used_permissions: vec!["s3:GetObject".into(), "s3:ListBucket".into(), "s3:GetObjectTagging".into()],
+            used_permissions: vec![
+                "s3:GetObject".into(),
+                "s3:ListBucket".into(),
+                "s3:GetObjectTagging".into(),
+            ],
             ..Usage::default()
         },
         ..Candidate::default()
@@ -42,7 +52,10 @@ fn unused_excess() -> (Manifest, &'static [u8]) {
         .iter()
         .find(|p| p.file_name == "classifier_unused_excess.wasm")
         .expect("unused-excess is built in");
-    (Manifest::parse(builtin.manifest, "built-in").expect("manifest"), builtin.wasm)
+    (
+        Manifest::parse(builtin.manifest, "built-in").expect("manifest"),
+        builtin.wasm,
+    )
 }
 
 fn classify(c: &mut Criterion) {
@@ -60,7 +73,9 @@ fn classify(c: &mut Criterion) {
             // The native rule gets its batch by value, as the guest does after lifting it.
             b.iter(|| {
                 MockHost::new()
-                    .run(|| classifier_unused_excess::UnusedExcess::classify(black_box(batch.clone())))
+                    .run(|| {
+                        classifier_unused_excess::UnusedExcess::classify(black_box(batch.clone()))
+                    })
                     .0
                     .expect("classify")
             })
@@ -75,23 +90,40 @@ fn startup(c: &mut Criterion) {
     let (manifest, wasm) = unused_excess();
     group.bench_function("load-one-cold", |b| {
         let runtime = Runtime::new(RuntimeOptions::default()).expect("runtime");
-        b.iter(|| runtime.load(manifest.clone(), wasm, "built-in").expect("load"))
+        b.iter(|| {
+            runtime
+                .load(manifest.clone(), wasm, "built-in")
+                .expect("load")
+        })
     });
     let cache = tempfile::tempdir().expect("tempdir");
-    let runtime = Runtime::new(RuntimeOptions { cache_dir: Some(cache.path().to_path_buf()) }).expect("runtime");
-    runtime.load(manifest.clone(), wasm, "built-in").expect("warm the cache");
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+    })
+    .expect("runtime");
+    runtime
+        .load(manifest.clone(), wasm, "built-in")
+        .expect("warm the cache");
     group.bench_function("load-one-cached", |b| {
-        b.iter(|| runtime.load(manifest.clone(), wasm, "built-in").expect("load"))
+        b.iter(|| {
+            runtime
+                .load(manifest.clone(), wasm, "built-in")
+                .expect("load")
+        })
     });
     // A warm run start: a new runtime, every first-party plugin from the cache,
     // and one call each (so instantiation is included).
     group.bench_function("warm-start-all-builtin", |b| {
         b.iter(|| {
-            let runtime =
-                Runtime::new(RuntimeOptions { cache_dir: Some(cache.path().to_path_buf()) }).expect("runtime");
+            let runtime = Runtime::new(RuntimeOptions {
+                cache_dir: Some(cache.path().to_path_buf()),
+            })
+            .expect("runtime");
             for builtin in scopegraph_builtin_plugins::BUILTIN {
                 let manifest = Manifest::parse(builtin.manifest, "built-in").expect("manifest");
-                let plugin = runtime.load(manifest, builtin.wasm, "built-in").expect("load");
+                let plugin = runtime
+                    .load(manifest, builtin.wasm, "built-in")
+                    .expect("load");
                 match plugin.kind() {
                     scopegraph_runtime::PluginKind::Classifier => {
                         plugin.classify(&[]).expect("classify");

@@ -2,6 +2,7 @@
 
 use scopegraph_sdk::{Candidate, Classifier, PluginError, Verdict};
 
+#[derive(Debug)]
 pub struct Spin;
 
 impl Classifier for Spin {

@@ -2,6 +2,7 @@
 
 use scopegraph_sdk::{Candidate, Category, Classifier, PluginError, Verdict};
 
+#[derive(Debug)]
 pub struct Liar;
 
 impl Classifier for Liar {

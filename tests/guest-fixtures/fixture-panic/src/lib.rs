@@ -4,6 +4,7 @@
 
 use scopegraph_sdk::{Candidate, Category, Classifier, PluginError, Verdict};
 
+#[derive(Debug)]
 pub struct Fragile;
 
 impl Classifier for Fragile {

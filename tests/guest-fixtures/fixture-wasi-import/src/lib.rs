@@ -18,6 +18,7 @@ mod clock {
     });
 }
 
+#[derive(Debug)]
 pub struct Clocked;
 
 impl Classifier for Clocked {

@@ -1,12 +1,16 @@
 //! Misbehaving guests: each yields its typed error naming the plugin, and the
 //! host keeps going with the other plugins' results intact.
 
-use scopegraph_runtime::{ErrorKind, Limits, Manifest, Runtime, RuntimeOptions};
+use scopegraph_runtime::{ErrorKind, Limits, Manifest, PluginKind, Runtime, RuntimeOptions};
 use scopegraph_sdk::{Candidate, Category, GrantContext, Usage};
 use scopegraph_tests::*;
 
 /// Tight limits so the misbehaving guests fail fast.
-const TIGHT: Limits = Limits { fuel: 50_000_000, memory_mib: 32, timeout_ms: 5_000 };
+const TIGHT: Limits = Limits {
+    fuel: 50_000_000,
+    memory_mib: 32,
+    timeout_ms: 5_000,
+};
 
 fn batch(ids: &[&str]) -> Vec<Candidate> {
     ids.iter()
@@ -14,8 +18,15 @@ fn batch(ids: &[&str]) -> Vec<Candidate> {
             id: id.to_string(),
             agent: "prod/analytics/Deployment/report-agent".into(),
             permissions: vec!["s3:GetObject".into(), "s3:PutObject".into()],
-            usage: Usage { observed_days: 14, window_days: 14, ..Usage::default() },
-            grant: GrantContext { owned: true, ..GrantContext::default() },
+            usage: Usage {
+                observed_days: 14,
+                window_days: 14,
+                ..Usage::default()
+            },
+            grant: GrantContext {
+                owned: true,
+                ..GrantContext::default()
+            },
             ..Candidate::default()
         })
         .collect()
@@ -34,7 +45,11 @@ fn infinite_loop_runs_out_of_fuel() {
 #[test]
 fn infinite_loop_with_ample_fuel_hits_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
-    let limits = Limits { fuel: Limits::MAX.fuel, timeout_ms: 200, ..TIGHT };
+    let limits = Limits {
+        fuel: Limits::MAX.fuel,
+        timeout_ms: 200,
+        ..TIGHT
+    };
     let plugin = load_classifier(&runtime(), dir.path(), "spin", FIXTURE_LOOP, limits).unwrap();
     let err = plugin.classify(&batch(&["a"])).unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Timeout { ms: 200 });
@@ -43,7 +58,8 @@ fn infinite_loop_with_ample_fuel_hits_the_deadline() {
 #[test]
 fn memory_bomb_hits_the_memory_cap() {
     let dir = tempfile::tempdir().unwrap();
-    let plugin = load_classifier(&runtime(), dir.path(), "hoard", FIXTURE_MEMORY_BOMB, TIGHT).unwrap();
+    let plugin =
+        load_classifier(&runtime(), dir.path(), "hoard", FIXTURE_MEMORY_BOMB, TIGHT).unwrap();
     let err = plugin.classify(&batch(&["a"])).unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::MemoryLimit { mib: 32 });
     assert_eq!(err.code(), "memory-limit");
@@ -69,13 +85,23 @@ fn panic_is_reported_with_message_and_location_then_a_fresh_instance_serves() {
 #[test]
 fn wasi_import_is_refused_at_load_with_a_fix_it() {
     let dir = tempfile::tempdir().unwrap();
-    let err = load_classifier(&runtime(), dir.path(), "clocked", FIXTURE_WASI_IMPORT, TIGHT).unwrap_err();
+    let err = load_classifier(
+        &runtime(),
+        dir.path(),
+        "clocked",
+        FIXTURE_WASI_IMPORT,
+        TIGHT,
+    )
+    .unwrap_err();
     let ErrorKind::ForbiddenImports { imports } = err.kind() else {
         panic!("expected forbidden imports, got {err}");
     };
     // wasm-component-ld normalises WASI 0.2 imports to the newest 0.2.x it knows.
     assert_eq!(imports.len(), 1);
-    assert!(imports[0].starts_with("wasi:clocks/wall-clock@0.2."), "{imports:?}");
+    assert!(
+        imports[0].starts_with("wasi:clocks/wall-clock@0.2."),
+        "{imports:?}"
+    );
     let help = err.kind().help().unwrap();
     assert!(help.contains("wasm32-unknown-unknown"), "{help}");
 }
@@ -83,19 +109,32 @@ fn wasi_import_is_refused_at_load_with_a_fix_it() {
 #[test]
 fn component_built_against_a_future_api_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let err = load_classifier(&runtime(), dir.path(), "future", FIXTURE_FUTURE_API, TIGHT).unwrap_err();
+    let err =
+        load_classifier(&runtime(), dir.path(), "future", FIXTURE_FUTURE_API, TIGHT).unwrap_err();
     assert_eq!(
         err.kind(),
-        &ErrorKind::BadApiVersion { found: "0.2.0".into(), supported: "0.1.0".into() }
+        &ErrorKind::BadApiVersion {
+            found: "0.2.0".into(),
+            supported: "0.1.0".into()
+        }
     );
 }
 
 #[test]
 fn manifest_declaring_a_future_api_is_refused_before_compiling() {
     let dir = tempfile::tempdir().unwrap();
-    let plugin_dir =
-        install(dir.path(), "fragile", "classifier", "0.2.0", FIXTURE_PANIC, TIGHT).unwrap();
-    let err = runtime().load_manifest_file(&plugin_dir.join("plugin.toml")).unwrap_err();
+    let plugin_dir = install(
+        dir.path(),
+        "fragile",
+        "classifier",
+        "0.2.0",
+        FIXTURE_PANIC,
+        TIGHT,
+    )
+    .unwrap();
+    let err = runtime()
+        .load_manifest_file(&plugin_dir.join("plugin.toml"))
+        .unwrap_err();
     assert_eq!(err.code(), "bad-api-version");
     assert_eq!(err.plugin(), "fragile@0.0.1");
 }
@@ -114,21 +153,40 @@ fn malformed_output_is_rejected() {
 #[test]
 fn tampered_component_fails_its_integrity_check() {
     let dir = tempfile::tempdir().unwrap();
-    let plugin_dir =
-        install(dir.path(), "fragile", "classifier", "0.1.0", FIXTURE_PANIC, TIGHT).unwrap();
+    let plugin_dir = install(
+        dir.path(),
+        "fragile",
+        "classifier",
+        "0.1.0",
+        FIXTURE_PANIC,
+        TIGHT,
+    )
+    .unwrap();
     let wasm_path = plugin_dir.join("fragile.wasm");
     let mut wasm = std::fs::read(&wasm_path).unwrap();
     wasm.push(0);
     std::fs::write(&wasm_path, wasm).unwrap();
-    let err = runtime().load_manifest_file(&plugin_dir.join("plugin.toml")).unwrap_err();
+    let err = runtime()
+        .load_manifest_file(&plugin_dir.join("plugin.toml"))
+        .unwrap_err();
     assert_eq!(err.code(), "integrity-mismatch");
 }
 
 #[test]
 fn provider_manifest_on_a_classifier_component_is_the_wrong_kind() {
     let dir = tempfile::tempdir().unwrap();
-    let plugin_dir = install(dir.path(), "fragile", "provider", "0.1.0", FIXTURE_PANIC, TIGHT).unwrap();
-    let err = runtime().load_manifest_file(&plugin_dir.join("plugin.toml")).unwrap_err();
+    let plugin_dir = install(
+        dir.path(),
+        "fragile",
+        "provider",
+        "0.1.0",
+        FIXTURE_PANIC,
+        TIGHT,
+    )
+    .unwrap();
+    let err = runtime()
+        .load_manifest_file(&plugin_dir.join("plugin.toml"))
+        .unwrap_err();
     assert_eq!(err.code(), "wrong-kind");
 }
 
@@ -149,6 +207,9 @@ fn bad_plugins_do_not_take_down_the_host_or_the_other_plugins() {
     }
     for builtin in scopegraph_builtin_plugins::BUILTIN {
         let manifest = Manifest::parse(builtin.manifest, "built-in").unwrap();
+        if manifest.kind != PluginKind::Classifier {
+            continue;
+        }
         let plugin_dir = dir.path().join(&manifest.id);
         std::fs::create_dir_all(&plugin_dir).unwrap();
         std::fs::write(plugin_dir.join("plugin.toml"), builtin.manifest).unwrap();
@@ -158,7 +219,11 @@ fn bad_plugins_do_not_take_down_the_host_or_the_other_plugins() {
     let runtime = Runtime::new(RuntimeOptions::default()).unwrap();
     let loaded = runtime.load_dir(dir.path());
     assert_eq!(loaded.len(), 8);
-    let load_errors: Vec<&str> = loaded.iter().filter_map(|r| r.as_ref().err()).map(|e| e.code()).collect();
+    let load_errors: Vec<&str> = loaded
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(|e| e.code())
+        .collect();
     assert_eq!(load_errors, vec!["forbidden-imports", "bad-api-version"]);
 
     let mut candidates = batch(&["boom", "c2"]);

@@ -13,7 +13,11 @@ fn mixed_batch() -> Vec<Candidate> {
         agent: "prod-eks/analytics/Deployment/report-agent".into(),
         cloud: Cloud::Aws,
         principal: "arn:aws:iam::111122223333:role/report-agent".into(),
-        permissions: vec!["s3:GetObject".into(), "s3:ListBucket".into(), "s3:PutObject".into()],
+        permissions: vec![
+            "s3:GetObject".into(),
+            "s3:ListBucket".into(),
+            "s3:PutObject".into(),
+        ],
         resources: vec!["arn:aws:s3:::reports/*".into()],
         grant: GrantContext {
             source: "arn:aws:iam::111122223333:policy/reports".into(),
@@ -30,12 +34,18 @@ fn mixed_batch() -> Vec<Candidate> {
     };
     let thin = Candidate {
         id: "thin".into(),
-        usage: Usage { observed_days: 3, ..base.usage.clone() },
+        usage: Usage {
+            observed_days: 3,
+            ..base.usage.clone()
+        },
         ..base.clone()
     };
     let inherited = Candidate {
         id: "inherited".into(),
-        grant: GrantContext { owned: false, ..base.grant.clone() },
+        grant: GrantContext {
+            owned: false,
+            ..base.grant.clone()
+        },
         ..base.clone()
     };
     let all_used = Candidate {
@@ -43,13 +53,22 @@ fn mixed_batch() -> Vec<Candidate> {
         permissions: vec!["s3:GetObject".into()],
         ..base.clone()
     };
-    vec![Candidate { id: "owned".into(), ..base }, thin, inherited, all_used]
+    vec![
+        Candidate {
+            id: "owned".into(),
+            ..base
+        },
+        thin,
+        inherited,
+        all_used,
+    ]
 }
 
 #[test]
 fn unused_excess_native_and_wasm_agree() {
     let batch = mixed_batch();
-    let (native, _) = MockHost::new().run(|| classifier_unused_excess::UnusedExcess::classify(batch.clone()));
+    let (native, _) =
+        MockHost::new().run(|| classifier_unused_excess::UnusedExcess::classify(batch.clone()));
     let native = native.unwrap();
     assert_eq!(native.len(), 3, "all-used has no verdict");
 
@@ -66,8 +85,8 @@ fn unused_excess_native_and_wasm_agree() {
 #[test]
 fn inherited_overreach_native_and_wasm_agree() {
     let batch = mixed_batch();
-    let (native, _) =
-        MockHost::new().run(|| classifier_inherited_overreach::InheritedOverreach::classify(batch.clone()));
+    let (native, _) = MockHost::new()
+        .run(|| classifier_inherited_overreach::InheritedOverreach::classify(batch.clone()));
     let builtin = scopegraph_builtin_plugins::BUILTIN
         .iter()
         .find(|p| p.file_name == "classifier_inherited_overreach.wasm")
@@ -80,9 +99,15 @@ fn inherited_overreach_native_and_wasm_agree() {
 #[test]
 fn example_org_rule_builds_loads_and_runs_with_its_config() {
     let dir = tempfile::tempdir().unwrap();
-    let plugin_dir =
-        install(dir.path(), "forbidden", "classifier", "0.1.0", EXAMPLE_CLASSIFIER, Limits::default())
-            .unwrap();
+    let plugin_dir = install(
+        dir.path(),
+        "forbidden",
+        "classifier",
+        "0.1.0",
+        EXAMPLE_CLASSIFIER,
+        Limits::default(),
+    )
+    .unwrap();
     let manifest_path = plugin_dir.join("plugin.toml");
     let mut manifest = std::fs::read_to_string(&manifest_path).unwrap();
     manifest.push_str("\n[config]\nforbidden = \"s3:Put*\"\n");
@@ -90,7 +115,13 @@ fn example_org_rule_builds_loads_and_runs_with_its_config() {
 
     let plugin = runtime().load_manifest_file(&manifest_path).unwrap();
     assert_eq!(plugin.kind(), PluginKind::Classifier);
-    assert!(plugin.info().imports.iter().all(|i| i.starts_with("scopegraph:plugin/")));
+    assert!(
+        plugin
+            .info()
+            .imports
+            .iter()
+            .all(|i| i.starts_with("scopegraph:plugin/"))
+    );
 
     let batch = mixed_batch();
     let wasm = plugin.classify(&batch).unwrap();
@@ -98,16 +129,32 @@ fn example_org_rule_builds_loads_and_runs_with_its_config() {
         .with_config("forbidden", "s3:Put*")
         .run(|| plugin_template_classifier::ForbiddenPermissions::classify(batch.clone()));
     assert_eq!(wasm, native.unwrap());
-    assert_eq!(wasm.len(), 3, "every candidate but all-used holds s3:PutObject");
-    assert!(wasm.iter().all(|v| v.permissions == vec!["s3:PutObject".to_string()]));
+    assert_eq!(
+        wasm.len(),
+        3,
+        "every candidate but all-used holds s3:PutObject"
+    );
+    assert!(
+        wasm.iter()
+            .all(|v| v.permissions == vec!["s3:PutObject".to_string()])
+    );
 }
 
 #[test]
 fn example_provider_builds_loads_and_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let plugin_dir =
-        install(dir.path(), "vault", "provider", "0.1.0", EXAMPLE_PROVIDER, Limits::default()).unwrap();
-    let plugin = runtime().load_manifest_file(&plugin_dir.join("plugin.toml")).unwrap();
+    let plugin_dir = install(
+        dir.path(),
+        "vault",
+        "provider",
+        "0.1.0",
+        EXAMPLE_PROVIDER,
+        Limits::default(),
+    )
+    .unwrap();
+    let plugin = runtime()
+        .load_manifest_file(&plugin_dir.join("plugin.toml"))
+        .unwrap();
     let documents = vec![Document {
         id: "doc-1".into(),
         source: "snapshot/vault/report-agent.json".into(),
@@ -119,9 +166,15 @@ fn example_provider_builds_loads_and_runs() {
             .into(),
     }];
     let wasm = plugin.resolve(&documents).unwrap();
-    let (native, _) =
-        MockHost::new().run(|| plugin_template_provider::VaultKubernetesAuth::resolve(documents.clone()));
+    let (native, _) = MockHost::new()
+        .run(|| plugin_template_provider::VaultKubernetesAuth::resolve(documents.clone()));
     assert_eq!(wasm, native.unwrap());
-    assert_eq!(wasm.edges[0].from, "k8s:prod-eks/analytics/ServiceAccount/report-agent");
-    assert_eq!(wasm.grants[0].permissions, vec!["vault:policy/reports-read"]);
+    assert_eq!(
+        wasm.edges[0].from,
+        "k8s:prod-eks/analytics/ServiceAccount/report-agent"
+    );
+    assert_eq!(
+        wasm.grants[0].permissions,
+        vec!["vault:policy/reports-read"]
+    );
 }

@@ -1,0 +1,214 @@
+#![allow(
+    clippy::panic,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing
+)]
+
+//! The `scopegraph` binary end to end: commands, exit codes, error formats.
+
+use std::process::{Command, Output};
+
+fn scopegraph(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scopegraph"))
+        .args(args)
+        .env(
+            "SCOPEGRAPH_CACHE_DIR",
+            std::env::temp_dir().join("scopegraph-cli-tests-cache"),
+        )
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn plugins_list_shows_the_first_party_plugins_with_versions() {
+    let out = scopegraph(&["plugins", "list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for id in ["kubernetes", "unused-excess", "inherited-overreach"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} missing:\n{stdout}"));
+        assert!(
+            line.contains("0.1.0") && line.contains("built-in"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn plugins_inspect_prints_manifest_imports_and_limits() {
+    let out = scopegraph(&["plugins", "inspect", "kubernetes"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("kind:        provider"), "{stdout}");
+    assert!(
+        stdout.contains("imports:     scopegraph:plugin/types@0.1.0, scopegraph:plugin/host@0.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("exports:     scopegraph:plugin/provider@0.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("limits:      fuel 2000000000 per call, memory 256 MiB"),
+        "{stdout}"
+    );
+
+    let out = scopegraph(&["plugins", "inspect", "nope"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("loaded plugins:"));
+}
+
+#[test]
+fn a_broken_plugin_directory_makes_check_incomplete_and_names_the_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("mine");
+    std::fs::create_dir_all(&plugin).unwrap();
+    std::fs::write(plugin.join("mine.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(
+        plugin.join("plugin.toml"),
+        format!(
+            "id = \"mine\"\nversion = \"1.2.3\"\nkind = \"classifier\"\napi-version = \"0.1.0\"\ncomponent = \"mine.wasm\"\nsha256 = \"{}\"\n",
+            "0".repeat(64)
+        ),
+    )
+    .unwrap();
+    let out = scopegraph(&[
+        "--error-format",
+        "json",
+        "plugins",
+        "check",
+        "--plugins",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stdout).contains("FAILED  mine@1.2.3: component sha256 is"),
+        "{}",
+        text(&out.stdout)
+    );
+    let line = text(&out.stderr)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let json: serde_json::Value = serde_json::from_str(&line).expect("stderr is JSON lines");
+    assert_eq!(json["source"], "plugin mine@1.2.3");
+    assert_eq!(json["level"], "error");
+}
+
+#[test]
+fn usage_errors_exit_3_and_unreadable_inputs_exit_2() {
+    assert_eq!(scopegraph(&["audit"]).status.code(), Some(3));
+    assert_eq!(
+        scopegraph(&["audit", ".", "--now", "yesterday"])
+            .status
+            .code(),
+        Some(3)
+    );
+
+    let out = scopegraph(&[
+        "audit",
+        "/does/not/exist",
+        "--format",
+        "json",
+        "--now",
+        "2026-11-20T00:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schema"], "scopegraph.findings/v1");
+    assert_eq!(report["window"]["start"], "2026-11-06T00:00:00Z");
+    assert_eq!(report["diagnostics"][0]["source"], "/does/not/exist");
+    assert!(text(&out.stderr).contains("no such file or directory"));
+}
+
+#[test]
+fn demo_classifies_owned_and_inherited_grants_of_the_example_org() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = scopegraph(&["demo", "--output", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("findings.json")).unwrap())
+            .unwrap();
+    let agents: Vec<&str> = report["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            "prod-eks/analytics/Deployment/report-agent",
+            "prod-eks/support/Deployment/support-agent"
+        ]
+    );
+    assert_eq!(report["agents"][0]["pods"], 2);
+
+    let findings = report["findings"].as_array().unwrap();
+    let of = |agent: &str, category: &str| -> Vec<&serde_json::Value> {
+        findings
+            .iter()
+            .filter(|f| f["agent"] == agent && f["category"] == category)
+            .collect()
+    };
+    // The inherited secrets grant of report-agent is category 3, with the group in its chain.
+    let inherited = of(
+        "prod-eks/analytics/Deployment/report-agent",
+        "inherited-overreach",
+    );
+    assert_eq!(inherited.len(), 1, "{inherited:#?}");
+    assert_eq!(
+        inherited[0]["permissions"],
+        serde_json::json!(["secrets:get", "secrets:list"])
+    );
+    assert_eq!(inherited[0]["grant"]["owned"], false);
+    let chain: Vec<&str> = inherited[0]["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["node"].as_str().unwrap())
+        .collect();
+    assert!(
+        chain.contains(&"k8s:prod-eks/Group/system:serviceaccounts:analytics"),
+        "{chain:?}"
+    );
+    // Its own Role is owned: no category 3, and unused excess waits for observation.
+    let unused = of(
+        "prod-eks/analytics/Deployment/report-agent",
+        "unused-excess",
+    );
+    let owned: Vec<_> = unused
+        .iter()
+        .filter(|f| f["grant"]["owned"] == true)
+        .collect();
+    assert_eq!(owned.len(), 1);
+    assert_eq!(owned[0]["status"], "insufficient-observation");
+    // support-agent's default SA is shared with `web`: its grants are inherited.
+    let shared = of(
+        "prod-eks/support/Deployment/support-agent",
+        "inherited-overreach",
+    );
+    assert!(!shared.is_empty());
+    assert!(shared.iter().all(|f| {
+        f["grant"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("shared with 1 other workload")
+    }));
+    assert!(dir.path().join("findings.md").is_file());
+}
