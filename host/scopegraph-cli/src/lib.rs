@@ -8,6 +8,7 @@
 mod audit;
 mod demo;
 mod plugins;
+mod whocan;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::{ffi::OsString, io::Write, path::PathBuf};
@@ -65,6 +66,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Print the chains that give an agent its effective scope.
     Trace(audit::TraceArgs),
+    /// Which Kubernetes subjects may do VERB on RESOURCE (like kubectl-who-can).
+    WhoCan(whocan::WhoCanArgs),
     /// Run the audit on the bundled example organisation.
     Demo(demo::DemoArgs),
     /// List, inspect or check plugins.
@@ -131,6 +134,7 @@ where
     match cli.command {
         Command::Audit(args) => audit::audit(&args, &cli.runtime, &mut io),
         Command::Trace(args) => audit::trace(&args, &cli.runtime, &mut io),
+        Command::WhoCan(args) => whocan::who_can_command(&args, &cli.runtime, &mut io),
         Command::Demo(args) => demo::demo(&args, &cli.runtime, &mut io),
         Command::Plugins { command } => plugins::plugins(&command, &cli.runtime, &mut io),
     }

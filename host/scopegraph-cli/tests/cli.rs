@@ -212,3 +212,76 @@ fn demo_classifies_owned_and_inherited_grants_of_the_example_org() {
     }));
     assert!(dir.path().join("findings.md").is_file());
 }
+
+/// The Kubernetes default RBAC (bootstrap policy, as the provider's fixtures carry it).
+const BOOTSTRAP: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../plugins/provider-kubernetes/tests/fixtures/bootstrap-policy"
+);
+
+fn who_can(args: &[&str]) -> Vec<(String, String, Option<String>)> {
+    let mut full = vec!["who-can"];
+    full.extend_from_slice(args);
+    full.extend_from_slice(&["--format", "json", BOOTSTRAP]);
+    let out = scopegraph(&full);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    list.iter()
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap().to_string(),
+                s["name"].as_str().unwrap().to_string(),
+                s["namespace"].as_str().map(String::from),
+            )
+        })
+        .collect()
+}
+
+fn subject(kind: &str, name: &str, ns: Option<&str>) -> (String, String, Option<String>) {
+    (kind.into(), name.into(), ns.map(String::from))
+}
+
+#[test]
+fn who_can_get_secrets_in_the_default_rbac() {
+    // Cluster-wide: cluster-admin's group, the nodes (this older bindings file
+    // still binds system:node to the group), the controller manager, and the
+    // two kube-system controllers whose Roles read bootstrap token secrets.
+    assert_eq!(
+        who_can(&["get", "secrets"]),
+        vec![
+            subject("Group", "system:masters", None),
+            subject("Group", "system:nodes", None),
+            subject("ServiceAccount", "bootstrap-signer", Some("kube-system")),
+            subject("ServiceAccount", "token-cleaner", Some("kube-system")),
+            subject("User", "system:kube-controller-manager", None),
+        ]
+    );
+    // In `default`, the kube-system RoleBindings do not apply.
+    assert_eq!(
+        who_can(&["get", "secret", "-n", "default"]),
+        vec![
+            subject("Group", "system:masters", None),
+            subject("Group", "system:nodes", None),
+            subject("User", "system:kube-controller-manager", None),
+        ]
+    );
+}
+
+#[test]
+fn who_can_distinguishes_subresources_and_groups() {
+    // `admin` and `edit` may exec into pods but are bound to nobody by default.
+    assert_eq!(
+        who_can(&["create", "po", "--subresource", "exec"]),
+        vec![subject("Group", "system:masters", None)]
+    );
+    // The controller manager lists everything (`*` in group `*`).
+    assert_eq!(
+        who_can(&["list", "deploy.apps", "-n", "default"]),
+        vec![
+            subject("Group", "system:masters", None),
+            subject("User", "system:kube-controller-manager", None)
+        ]
+    );
+    let out = scopegraph(&["who-can", "get", "a/b/c", BOOTSTRAP]);
+    assert_eq!(out.status.code(), Some(3));
+}

@@ -11,6 +11,7 @@ pub mod findings;
 pub mod graph;
 pub mod ids;
 pub mod scope;
+pub mod whocan;
 
 pub use scopegraph_sdk::{
     Candidate, Category, Cloud, Diagnostic as PluginDiagnostic, Document, Edge, EvidenceRef, Grant,

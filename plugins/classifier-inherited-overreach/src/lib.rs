@@ -28,14 +28,9 @@ pub fn judge(candidate: &Candidate) -> Option<Verdict> {
     if candidate.grant.owned {
         return None;
     }
-    // The hop closest to the grant that is not the agent's own is the upstream binding.
-    let upstream = candidate
-        .chain
-        .iter()
-        .rev()
-        .find(|hop| !hop.via.is_empty())
-        .map(|hop| hop.via.clone())
-        .unwrap_or_else(|| candidate.grant.source.clone());
+    // The binding that grants the scope is what has to go; the chain says
+    // how the agent reaches it (group, shared identity, fallback...).
+    let upstream = candidate.grant.source.clone();
     let mut evidence = vec![EvidenceRef {
         kind: "binding".into(),
         reference: candidate.grant.source.clone(),
@@ -49,7 +44,7 @@ pub fn judge(candidate: &Candidate) -> Option<Verdict> {
         status: Status::Open,
         permissions: candidate.permissions.clone(),
         rationale: format!(
-            "{} reaches {} permission(s) through {}: {}",
+            "{} reaches {} permission(s) through {} ({})",
             candidate.agent,
             candidate.permissions.len(),
             upstream,
