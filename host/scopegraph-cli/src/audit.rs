@@ -333,8 +333,18 @@ pub(crate) fn trace(args: &TraceArgs, runtime: &RuntimeArgs, io: &mut Io<'_>) ->
     };
     let reach = Reach::compute(&resolved.graph);
     let scope = scope::effective_scope(&resolved.graph, &reach, agent);
+    let latent = scope::latent_edges(&resolved.graph, agent);
     let rendered = match args.format {
-        TraceFormat::Text => trace_text(agent, &scope),
+        TraceFormat::Text => {
+            let mut text = trace_text(agent, &scope);
+            for (edge, target) in &latent {
+                text.push_str(&format!(
+                    "\nlatent: {} could reach {target} via {} (not wired, not counted)\n",
+                    edge.from, edge.via
+                ));
+            }
+            text
+        }
         TraceFormat::Json => trace_json(agent, &scope),
         TraceFormat::Dot => trace_dot(agent, &scope),
     };

@@ -177,15 +177,18 @@ pub fn effective_scope<'g>(
             continue;
         }
         for (to, edge) in graph.out_edges(ix) {
-            if visited.contains(&to) {
+            // A latent trust could be used but is not wired: `trace` shows it, scope does not count it.
+            if visited.contains(&to) || is_latent(&edge.kind) {
                 continue;
             }
             let Some(target) = graph.node(to) else {
                 continue;
             };
-            let inherited = inherited
-                .clone()
-                .or_else(|| inheritance(edge.kind.as_str(), &edge.via, target, reach.count(to)));
+            let here = inheritance(edge.kind.as_str(), &edge.via, target, reach.count(to));
+            let inherited = match (inherited.clone(), here) {
+                (Some(before), Some(here)) => Some(format!("{before}; {here}")),
+                (before, here) => before.or(here),
+            };
             let mut hops = hops.clone();
             hops.push(Hop {
                 node: target.node.id.clone(),
@@ -204,6 +207,36 @@ pub fn effective_scope<'g>(
         entry.paths.sort_by_key(|p| (!owned, p.len()));
     }
     entries
+}
+
+/// Edges of kind `latent-…` record a trust that nothing uses yet.
+pub fn is_latent(kind: &str) -> bool {
+    kind.starts_with("latent")
+}
+
+/// Latent trusts reachable from the agent's own chain: what it could reach
+/// if someone wired them.
+pub fn latent_edges<'g>(
+    graph: &'g IdentityGraph,
+    agent: &Agent,
+) -> Vec<(&'g crate::Edge, &'g str)> {
+    let mut out = Vec::new();
+    let mut frontier = vec![agent.node];
+    let mut seen = HashSet::from([agent.node]);
+    while let Some(ix) = frontier.pop() {
+        for (to, edge) in graph.out_edges(ix) {
+            let name = graph
+                .node(to)
+                .map(|n| n.node.name.as_str())
+                .unwrap_or_default();
+            if is_latent(&edge.kind) {
+                out.push((edge, name));
+            } else if seen.insert(to) {
+                frontier.push(to);
+            }
+        }
+    }
+    out
 }
 
 /// Why crossing this edge into `target` makes the rest of the chain inherited, if it does.
@@ -420,6 +453,52 @@ mod tests {
         );
         assert_eq!(cands[0].chain.len(), 2);
         assert_eq!(cands[0].chain[1].via, "spec.serviceAccountName");
+    }
+
+    #[test]
+    fn latent_trusts_are_shown_not_counted_and_reasons_accumulate() {
+        let out = ProviderOutput {
+            nodes: vec![
+                node("k8s:c/ns/Deployment/a", "workload", &[("agent", "true")]),
+                node("sa-a", "service-account", &[]),
+                node("all-sas", "group", &[]),
+                node("latent-role", "cloud-identity", &[]),
+                node("node-role", "cloud-identity", &[]),
+            ],
+            edges: vec![
+                edge(
+                    "k8s:c/ns/Deployment/a",
+                    "sa-a",
+                    "runs-as",
+                    "spec.serviceAccountName",
+                ),
+                edge("sa-a", "all-sas", "member-of", "implicit group"),
+                edge(
+                    "sa-a",
+                    "latent-role",
+                    "latent-federates-to",
+                    "trust policy without annotation",
+                ),
+                edge("all-sas", "node-role", "node-fallback", "IMDS"),
+            ],
+            grants: vec![
+                grant("latent", "latent-role", &["s3:*"]),
+                grant("node", "node-role", &["ec2:*"]),
+            ],
+            diagnostics: vec![],
+        };
+        let g = IdentityGraph::build(vec![("test".into(), out)]).0;
+        let reach = Reach::compute(&g);
+        let (agents, _) = agents(&g, &[]);
+        let cands = candidates(&g, &reach, &agents, 14);
+        assert_eq!(cands.len(), 1, "the latent role's grant is not in scope");
+        assert_eq!(
+            cands[0].grant.ownership_reason,
+            "reached through group all-sas (implicit group); node identity fallback to node-role (IMDS)"
+        );
+        let latent = latent_edges(&g, &agents[0]);
+        assert_eq!(latent.len(), 1);
+        assert_eq!(latent[0].1, "latent-role");
     }
 
     #[test]
