@@ -211,6 +211,22 @@ fn demo_classifies_owned_and_inherited_grants_of_the_example_org() {
             .contains("shared with 1 other workload")
     }));
     assert!(dir.path().join("findings.md").is_file());
+    // The reduction artifacts for the shared `default` account: a dedicated one, and the move onto it.
+    let artifacts = dir
+        .path()
+        .join("artifacts/inherited-overreach/prod-eks/support/deployment-support-agent");
+    let sa = std::fs::read_to_string(artifacts.join("serviceaccount.yaml")).unwrap();
+    assert!(sa.contains("name: \"support-agent\""), "{sa}");
+    assert!(artifacts.join("workload-patch.yaml").is_file());
+    let artifact_refs: Vec<&str> = shared
+        .iter()
+        .filter_map(|f| f["reduction"]["artifact"].as_str())
+        .collect();
+    assert_eq!(
+        artifact_refs.len(),
+        shared.len(),
+        "every overreach finding points at its artifact"
+    );
 }
 
 /// The Kubernetes default RBAC (bootstrap policy, as the provider's fixtures carry it).

@@ -18,13 +18,29 @@ const MAX_DEPTH: usize = 12;
 /// Paths kept per grant: enough to show alternatives, bounded for huge graphs.
 const MAX_PATHS_PER_GRANT: usize = 8;
 
-/// Edge kinds whose crossing makes everything beyond inherited.
-const INHERITING_EDGES: &[(&str, &str)] = &[
-    ("member-of", "reached through group"),
-    ("assumes", "transitive role assumption into"),
-    ("impersonates", "impersonation of"),
-    ("node-fallback", "node identity fallback to"),
+/// Edge kinds whose crossing makes everything beyond inherited: the
+/// mechanism's name (as candidates carry it) and how to say it.
+const INHERITING_EDGES: &[(&str, &str, &str)] = &[
+    ("member-of", "group", "reached through group"),
+    ("assumes", "assumption", "transitive role assumption into"),
+    ("impersonates", "impersonation", "impersonation of"),
+    (
+        "node-fallback",
+        "node-fallback",
+        "node identity fallback to",
+    ),
 ];
+
+/// Why the rest of a chain is not the agent's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inheritance {
+    /// One line per inheriting hop, in chain order.
+    pub reasons: Vec<String>,
+    /// `group`, `shared-identity`, `assumption`, `impersonation`, `node-fallback`.
+    pub mechanisms: Vec<String>,
+    /// Index in the chain of the first hop that is not the agent's own.
+    pub first_hop: Option<u32>,
+}
 
 /// A workload that is an agent.
 #[derive(Debug, Clone)]
@@ -127,6 +143,8 @@ pub struct ScopeEntry<'g> {
     pub paths: Vec<Vec<Hop>>,
     pub owned: bool,
     pub reason: String,
+    /// Empty when owned.
+    pub inheritance: Inheritance,
 }
 
 /// Every allow-grant reachable from the agent's workload.
@@ -145,15 +163,22 @@ pub fn effective_scope<'g>(
         kind: start.node.kind.clone(),
         via: String::new(),
     };
-    let mut stack = vec![(agent.node, vec![first], vec![agent.node], None::<String>)];
+    let mut stack = vec![(
+        agent.node,
+        vec![first],
+        vec![agent.node],
+        Inheritance::default(),
+    )];
     while let Some((ix, hops, visited, inherited)) = stack.pop() {
         for grant in graph.grants_of(ix) {
             if grant.effect == scopegraph_sdk::Effect::Deny {
                 continue;
             }
-            let (owned, reason) = match &inherited {
-                Some(reason) => (false, reason.clone()),
-                None => (true, owned_reason(graph, ix, &hops)),
+            let owned = inherited.reasons.is_empty();
+            let reason = if owned {
+                owned_reason(graph, ix, &hops)
+            } else {
+                inherited.reasons.join("; ")
             };
             let key = grant as *const Grant;
             let entry = found.entry(key).or_insert_with(|| {
@@ -163,11 +188,13 @@ pub fn effective_scope<'g>(
                     paths: Vec::new(),
                     owned,
                     reason: reason.clone(),
+                    inheritance: inherited.clone(),
                 }
             });
             if owned && !entry.owned {
                 entry.owned = true;
                 entry.reason = reason;
+                entry.inheritance = Inheritance::default();
                 entry.paths.insert(0, hops.clone());
             } else if entry.paths.len() < MAX_PATHS_PER_GRANT {
                 entry.paths.push(hops.clone());
@@ -184,11 +211,14 @@ pub fn effective_scope<'g>(
             let Some(target) = graph.node(to) else {
                 continue;
             };
-            let here = inheritance(edge.kind.as_str(), &edge.via, target, reach.count(to));
-            let inherited = match (inherited.clone(), here) {
-                (Some(before), Some(here)) => Some(format!("{before}; {here}")),
-                (before, here) => before.or(here),
-            };
+            let mut inherited = inherited.clone();
+            if let Some((mechanism, reason)) =
+                inheritance(edge.kind.as_str(), &edge.via, target, reach.count(to))
+            {
+                inherited.first_hop.get_or_insert(hops.len() as u32);
+                inherited.mechanisms.push(mechanism.to_string());
+                inherited.reasons.push(reason);
+            }
             let mut hops = hops.clone();
             hops.push(Hop {
                 node: target.node.id.clone(),
@@ -245,16 +275,17 @@ fn inheritance(
     via: &str,
     target: &crate::graph::GraphNode,
     workloads: u32,
-) -> Option<String> {
-    if let Some((_, why)) = INHERITING_EDGES.iter().find(|(k, _)| *k == kind) {
-        return Some(format!("{why} {} ({via})", target.node.name));
+) -> Option<(&'static str, String)> {
+    if let Some((_, mechanism, why)) = INHERITING_EDGES.iter().find(|(k, ..)| *k == kind) {
+        return Some((mechanism, format!("{why} {} ({via})", target.node.name)));
     }
     if workloads > 1 {
-        return Some(format!(
+        let why = format!(
             "{} is shared with {} other workload(s)",
             target.node.name,
             workloads - 1
-        ));
+        );
+        return Some(("shared-identity", why));
     }
     None
 }
@@ -301,6 +332,8 @@ pub fn candidates(
                     source: grant.source.clone(),
                     owned: entry.owned,
                     ownership_reason: entry.reason.clone(),
+                    mechanisms: entry.inheritance.mechanisms.clone(),
+                    inherited_from_hop: entry.inheritance.first_hop,
                 },
                 chain: entry.paths.into_iter().next().unwrap_or_default(),
                 usage: Usage {
@@ -451,6 +484,21 @@ mod tests {
                 .ownership_reason
                 .contains("shared with 1 other workload")
         );
+        assert_eq!(cands[1].grant.mechanisms, vec!["group"]);
+        assert_eq!(
+            cands[1].grant.inherited_from_hop,
+            Some(2),
+            "the group is hop 2"
+        );
+        assert_eq!(cands[2].grant.mechanisms, vec!["shared-identity"]);
+        assert_eq!(
+            cands[2].grant.inherited_from_hop,
+            Some(1),
+            "the shared SA is hop 1"
+        );
+        assert!(
+            cands[0].grant.mechanisms.is_empty() && cands[0].grant.inherited_from_hop.is_none()
+        );
         assert_eq!(cands[0].chain.len(), 2);
         assert_eq!(cands[0].chain[1].via, "spec.serviceAccountName");
     }
@@ -496,6 +544,7 @@ mod tests {
             cands[0].grant.ownership_reason,
             "reached through group all-sas (implicit group); node identity fallback to node-role (IMDS)"
         );
+        assert_eq!(cands[0].grant.mechanisms, vec!["group", "node-fallback"]);
         let latent = latent_edges(&g, &agents[0]);
         assert_eq!(latent.len(), 1);
         assert_eq!(latent[0].1, "latent-role");

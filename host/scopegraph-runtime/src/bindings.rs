@@ -99,6 +99,8 @@ pub(crate) fn candidate_in(c: &m::Candidate) -> w::Candidate {
             source: c.grant.source.clone(),
             owned: c.grant.owned,
             ownership_reason: c.grant.ownership_reason.clone(),
+            mechanisms: c.grant.mechanisms.clone(),
+            inherited_from_hop: c.grant.inherited_from_hop,
         },
         chain: c
             .chain

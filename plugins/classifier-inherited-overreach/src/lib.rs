@@ -8,6 +8,10 @@
 //! inherited grant into a finding that routes to a dedicated identity. A
 //! broad grant on the agent's own identity is owned and is not reported here.
 
+mod artifacts;
+
+pub use artifacts::artifacts;
+
 use scopegraph_sdk::{
     Candidate, Category, Classifier, EvidenceRef, PluginError, Reduction, Status, Verdict,
 };
@@ -57,7 +61,7 @@ pub fn judge(candidate: &Candidate) -> Option<Verdict> {
                 "give {} its own identity with only the grants it owns, and remove or narrow {}",
                 candidate.agent, upstream
             ),
-            artifacts: Vec::new(),
+            artifacts: artifacts(candidate),
         }),
         misroute: format!(
             "Editing the agent's own policy does not help: the scope comes from {upstream}, \
@@ -80,6 +84,8 @@ mod tests {
                 source: "ClusterRoleBinding/read-secrets".into(),
                 owned,
                 ownership_reason: "bound to group system:serviceaccounts".into(),
+                mechanisms: vec!["group".into()],
+                inherited_from_hop: Some(2),
             },
             chain: vec![
                 Hop {
@@ -95,6 +101,122 @@ mod tests {
             ],
             ..Default::default()
         }
+    }
+
+    /// The demo's support-agent: runs as `default`, shared with `web`.
+    fn shared_default_sa() -> Candidate {
+        Candidate {
+            id: "0123456789abcdef".into(),
+            agent: "prod-eks/support/Deployment/support-agent".into(),
+            permissions: vec![
+                "configmaps:get".into(),
+                "configmaps:update".into(),
+                "apps/deployments:patch".into(),
+            ],
+            resources: vec![
+                "support/configmaps/tickets".into(),
+                "support/apps/deployments/*".into(),
+            ],
+            grant: GrantContext {
+                source: "RoleBinding support/default-ticket-editor -> Role support/ticket-editor"
+                    .into(),
+                owned: false,
+                ownership_reason:
+                    "system:serviceaccount:support:default is shared with 1 other workload(s)"
+                        .into(),
+                mechanisms: vec!["shared-identity".into()],
+                inherited_from_hop: Some(1),
+            },
+            chain: vec![
+                Hop {
+                    node: "k8s:prod-eks/support/Deployment/support-agent".into(),
+                    kind: "workload".into(),
+                    via: String::new(),
+                },
+                Hop {
+                    node: "k8s:prod-eks/support/ServiceAccount/default".into(),
+                    kind: "service-account".into(),
+                    via: "spec.serviceAccountName".into(),
+                },
+            ],
+            ..Default::default()
+        }
+    }
+
+    fn yaml_docs(text: &str) -> Vec<serde_json::Value> {
+        use serde::Deserialize;
+        serde_yaml::Deserializer::from_str(text)
+            .map(|d| serde_json::Value::deserialize(d).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn shared_service_account_gets_a_dedicated_one_and_the_rules_carried_over() {
+        let files = artifacts(&shared_default_sa());
+        let paths: Vec<&str> = files.iter().map(|a| a.path.as_str()).collect();
+        let dir = "inherited-overreach/prod-eks/support/deployment-support-agent";
+        assert_eq!(
+            paths,
+            vec![
+                format!("{dir}/serviceaccount.yaml"),
+                format!("{dir}/workload-patch.yaml"),
+                format!("{dir}/role-01234567.yaml"),
+                format!("{dir}/upstream-01234567.txt"),
+            ]
+        );
+        let sa = &yaml_docs(&files[0].content)[0];
+        assert_eq!(sa["kind"], "ServiceAccount");
+        assert_eq!(sa["metadata"]["name"], "support-agent");
+        assert_eq!(sa["metadata"]["namespace"], "support");
+        let patch = &yaml_docs(&files[1].content)[0];
+        assert_eq!(
+            patch["spec"]["template"]["spec"]["serviceAccountName"],
+            "support-agent"
+        );
+
+        let docs = yaml_docs(&files[2].content);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0]["kind"], "Role");
+        assert_eq!(
+            docs[0]["rules"],
+            serde_json::json!([
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "update"], "resourceNames": ["tickets"]},
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"]},
+            ])
+        );
+        assert_eq!(docs[1]["kind"], "RoleBinding");
+        assert_eq!(docs[1]["subjects"][0]["name"], "support-agent");
+        assert_eq!(docs[1]["roleRef"]["name"], docs[0]["metadata"]["name"]);
+        assert!(
+            files[3].content.contains("Stop sharing"),
+            "{}",
+            files[3].content
+        );
+    }
+
+    #[test]
+    fn group_inheritance_keeps_the_agents_own_account_and_narrows_the_binding() {
+        let mut c = shared_default_sa();
+        c.chain[1].node = "k8s:prod-eks/support/ServiceAccount/support-agent".into();
+        c.grant.mechanisms = vec!["group".into()];
+        c.grant.inherited_from_hop = Some(2);
+        let files = artifacts(&c);
+        assert_eq!(
+            files.len(),
+            2,
+            "no new ServiceAccount: the agent has its own"
+        );
+        assert_eq!(
+            yaml_docs(&files[0].content)[1]["subjects"][0]["name"],
+            "support-agent"
+        );
+        assert!(
+            files[1]
+                .content
+                .contains("kubectl -n support edit rolebinding default-ticket-editor"),
+            "{}",
+            files[1].content
+        );
     }
 
     #[test]

@@ -216,6 +216,8 @@ impl From<w::Candidate> for m::Candidate {
                 source: c.grant.source,
                 owned: c.grant.owned,
                 ownership_reason: c.grant.ownership_reason,
+                mechanisms: c.grant.mechanisms,
+                inherited_from_hop: c.grant.inherited_from_hop,
             },
             chain: c
                 .chain

@@ -127,6 +127,11 @@ pub struct GrantContext {
     pub source: String,
     pub owned: bool,
     pub ownership_reason: String,
+    /// How an inherited grant is inherited, in chain order: `group`,
+    /// `shared-identity`, `assumption`, `impersonation`, `node-fallback`.
+    pub mechanisms: Vec<String>,
+    /// Index into `Candidate::chain` of the first hop that is not the agent's own.
+    pub inherited_from_hop: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -32,6 +32,7 @@ fn candidate(i: usize) -> Candidate {
             source: format!("arn:aws:iam::111122223333:policy/agent-{i}-s3"),
             owned: !i.is_multiple_of(3),
             ownership_reason: "bound directly to the agent's own identity".into(),
+            ..GrantContext::default()
         },
         usage: Usage {
             observed_days: 14,

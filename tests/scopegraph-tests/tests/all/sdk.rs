@@ -23,6 +23,7 @@ fn mixed_batch() -> Vec<Candidate> {
             source: "arn:aws:iam::111122223333:policy/reports".into(),
             owned: true,
             ownership_reason: "bound to the agent's own IRSA role".into(),
+            ..GrantContext::default()
         },
         usage: Usage {
             observed_days: 14,
