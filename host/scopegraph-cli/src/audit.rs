@@ -37,6 +37,10 @@ pub(crate) struct AuditArgs {
     /// Write reduction artifacts (policies, roles, manifests) under this directory.
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+    /// Keep each finding's classification history in this file across runs
+    /// (created if missing; findings that disappear are reported `resolved` once).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Exit 1 when an open finding of this category (or `any`) is reported.
     #[arg(long, value_enum, value_name = "CATEGORY|any")]
     pub fail_on: Option<FailOn>,
@@ -199,6 +203,9 @@ pub(crate) fn build_report(args: &AuditArgs, runtime: &RuntimeArgs) -> Result<Ru
     if let Some(dir) = &args.artifacts {
         write_artifacts(dir, &mut findings, &mut diagnostics);
     }
+    if let Some(path) = &args.state {
+        findings = with_history(path, findings, &end.to_string(), &mut diagnostics);
+    }
     let agents = agents
         .iter()
         .map(|a| AgentSummary {
@@ -216,6 +223,45 @@ pub(crate) fn build_report(args: &AuditArgs, runtime: &RuntimeArgs) -> Result<Ru
         findings,
         diagnostics,
     })
+}
+
+/// Merge the state file's history into this run's findings and write it
+/// back. An unreadable state file is reported and left untouched.
+fn with_history(
+    path: &Path,
+    findings: Vec<Finding>,
+    at: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Finding> {
+    let source = path.display().to_string();
+    let previous = match fs::read_to_string(path) {
+        Ok(text) => match scopegraph_report::from_state(&text) {
+            Ok(previous) => previous,
+            Err(message) => {
+                diagnostics.push(Diagnostic::error(
+                    &source,
+                    format!("not a scopegraph state file ({message}); left unchanged, history not recorded"),
+                ));
+                return findings;
+            }
+        },
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(err) => {
+            diagnostics.push(Diagnostic::error(
+                &source,
+                format!("cannot read the state file: {err}"),
+            ));
+            return findings;
+        }
+    };
+    let findings = findings::apply_history(findings, previous, at);
+    if let Err(err) = fs::write(path, scopegraph_report::to_state(&findings)) {
+        diagnostics.push(Diagnostic::error(
+            &source,
+            format!("cannot write the state file: {err}"),
+        ));
+    }
+    findings
 }
 
 /// The cloud principals an agent reaches (everything but Kubernetes subjects).

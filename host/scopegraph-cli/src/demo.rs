@@ -58,6 +58,7 @@ pub(crate) fn demo(args: &DemoArgs, runtime: &RuntimeArgs, io: &mut Io<'_>) -> u
         format,
         output,
         artifacts: Some(dir.join("artifacts")),
+        state: None,
         fail_on: None::<FailOn>,
     };
     let _ = writeln!(

@@ -301,3 +301,96 @@ fn who_can_distinguishes_subresources_and_groups() {
     let out = scopegraph(&["who-can", "get", "a/b/c", BOOTSTRAP]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn state_file_keeps_history_and_resolves_what_disappears() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("snapshot");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo-org");
+    for file in ["analytics.yaml", "support.yaml"] {
+        std::fs::copy(format!("{demo}/prod-eks/k8s/{file}"), snapshot.join(file)).unwrap();
+    }
+    std::fs::copy(
+        format!("{demo}/scopegraph.yaml"),
+        snapshot.join("scopegraph.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        format!("{demo}/prod-eks/cluster.json"),
+        snapshot.join("cluster.json"),
+    )
+    .unwrap();
+    let state = dir.path().join("state.json");
+    let audit = |now: &str| {
+        let out = scopegraph(&[
+            "audit",
+            snapshot.to_str().unwrap(),
+            "--format",
+            "json",
+            "--now",
+            now,
+            "--state",
+            state.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let first = audit("2026-11-01T00:00:00Z");
+    let overreach = |report: &serde_json::Value| -> Vec<serde_json::Value> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["category"] == "inherited-overreach")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(overreach(&first).len(), 3, "{first:#}");
+    assert_eq!(overreach(&first)[0]["history"].as_array().unwrap().len(), 1);
+
+    // The leftover group binding is removed: its finding resolves, the others carry two entries.
+    let analytics = snapshot.join("analytics.yaml");
+    let text_before = std::fs::read_to_string(&analytics).unwrap();
+    let cut = text_before.find("- apiVersion: rbac.authorization.k8s.io/v1\n  kind: RoleBinding\n  metadata:\n    name: all-sas-read-secrets").unwrap();
+    std::fs::write(&analytics, &text_before[..cut]).unwrap();
+    let second = audit("2026-11-08T00:00:00Z");
+    let statuses: Vec<(String, usize)> = overreach(&second)
+        .iter()
+        .map(|f| {
+            (
+                f["status"].as_str().unwrap().to_string(),
+                f["history"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|(s, n)| s == "resolved" && *n == 2)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|(s, n)| s == "open" && *n == 2)
+            .count(),
+        2,
+        "{statuses:?}"
+    );
+
+    // A corrupt state file is reported (exit 2) and left as it was.
+    std::fs::write(&state, "{not json").unwrap();
+    let out = scopegraph(&[
+        "audit",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "{not json");
+}

@@ -7,6 +7,9 @@ use scopegraph_core::{Diagnostic, Level};
 use serde::Serialize;
 use std::fmt::Write;
 
+mod state;
+pub use state::{STATE_SCHEMA, from_state, to_state};
+
 pub const SCHEMA: &str = "scopegraph.findings/v1";
 
 /// Everything a report shows.
@@ -77,7 +80,14 @@ struct JsonFinding<'a> {
     reduction: Option<JsonReduction<'a>>,
     misroute: &'a str,
     classified_by: &'a [String],
-    history: Vec<serde_json::Value>,
+    history: Vec<JsonHistory>,
+}
+
+#[derive(Serialize)]
+struct JsonHistory {
+    at: String,
+    category: &'static str,
+    status: &'static str,
 }
 
 #[derive(Serialize)]
@@ -200,7 +210,15 @@ fn json_finding(f: &Finding) -> JsonFinding<'_> {
         }),
         misroute: &f.misroute,
         classified_by: &f.classified_by,
-        history: Vec::new(),
+        history: f
+            .history
+            .iter()
+            .map(|h| JsonHistory {
+                at: h.at.clone(),
+                category: category_name(h.category),
+                status: status_name(h.status),
+            })
+            .collect(),
     }
 }
 
