@@ -1,5 +1,12 @@
 //! The one integration-test binary: cross-crate and end-to-end tests.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test helpers may fail loudly
+
 mod cache;
 mod sandbox;
 mod sdk;
