@@ -99,22 +99,22 @@ fn inherited_overreach_native_and_wasm_agree() {
 
 #[test]
 fn example_org_rule_builds_loads_and_runs_with_its_config() {
-    let dir = tempfile::tempdir().unwrap();
-    let plugin_dir = install(
-        dir.path(),
-        "forbidden",
-        "classifier",
-        "0.1.0",
-        EXAMPLE_CLASSIFIER,
-        Limits::default(),
-    )
-    .unwrap();
-    let manifest_path = plugin_dir.join("plugin.toml");
-    let mut manifest = std::fs::read_to_string(&manifest_path).unwrap();
-    manifest.push_str("\n[config]\nforbidden = \"s3:Put*\"\n");
-    std::fs::write(&manifest_path, manifest).unwrap();
-
-    let plugin = runtime().load_manifest_file(&manifest_path).unwrap();
+    // Through the test kit, as a plugin author's own tests would: production
+    // default limits, configuration as the manifest would carry it.
+    let kit = scopegraph_testkit::TestKit::new().unwrap();
+    let plugin = kit
+        .load_component_with(
+            EXAMPLE_CLASSIFIER,
+            PluginKind::Classifier,
+            Limits::default(),
+            &[("forbidden", "s3:Put*")],
+        )
+        .unwrap();
+    assert_eq!(plugin.info().limits, Limits::default());
+    assert_eq!(
+        plugin.info().config.get("forbidden").map(String::as_str),
+        Some("s3:Put*")
+    );
     assert_eq!(plugin.kind(), PluginKind::Classifier);
     assert!(
         plugin
