@@ -50,6 +50,7 @@ pub(crate) struct AuditArgs {
 pub(crate) enum Format {
     Table,
     Json,
+    Sarif,
     Markdown,
 }
 
@@ -98,6 +99,8 @@ pub(crate) struct Resolved {
     pub set: PluginSet,
     pub diagnostics: Vec<Diagnostic>,
     pub activity: Vec<(String, u64)>,
+    /// Document id -> source, to locate evidence in reports.
+    pub documents: std::collections::BTreeMap<String, String>,
 }
 
 pub(crate) fn resolve(snapshots: &[PathBuf], runtime: &RuntimeArgs) -> Result<Resolved, String> {
@@ -126,12 +129,18 @@ pub(crate) fn resolve(snapshots: &[PathBuf], runtime: &RuntimeArgs) -> Result<Re
         .iter()
         .map(|(k, v)| (k.to_string(), *v))
         .collect();
+    let documents = snapshot
+        .documents
+        .iter()
+        .map(|d| (d.id.clone(), d.source.clone()))
+        .collect();
     Ok(Resolved {
         graph,
         agents,
         set,
         diagnostics,
         activity,
+        documents,
     })
 }
 
@@ -171,6 +180,7 @@ pub(crate) fn build_report(args: &AuditArgs, runtime: &RuntimeArgs) -> Result<Ru
         set,
         mut diagnostics,
         activity,
+        documents,
     } = resolved;
     let reach = Reach::compute(&graph);
     let candidates: Vec<Candidate> = scope::candidates(&graph, &reach, &agents, args.window);
@@ -222,6 +232,7 @@ pub(crate) fn build_report(args: &AuditArgs, runtime: &RuntimeArgs) -> Result<Ru
         agents,
         findings,
         diagnostics,
+        documents,
     })
 }
 
@@ -314,6 +325,7 @@ pub(crate) fn emit(args: &AuditArgs, report: &RunReport, io: &mut Io<'_>) -> u8 
     let rendered = match args.format {
         Format::Table => scopegraph_report::to_table(report),
         Format::Json => scopegraph_report::to_json(report),
+        Format::Sarif => scopegraph_report::to_sarif(report),
         Format::Markdown => scopegraph_report::to_markdown(report),
     };
     match &args.output {

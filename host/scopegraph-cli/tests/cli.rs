@@ -394,3 +394,57 @@ fn state_file_keeps_history_and_resolves_what_disappears() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(&state).unwrap(), "{not json");
 }
+
+#[test]
+fn sarif_results_point_at_the_binding_file_and_carry_the_finding_id() {
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo-org");
+    let run = |format: &str| {
+        let out = scopegraph(&[
+            "audit",
+            demo,
+            "--format",
+            format,
+            "--now",
+            "2026-11-20T00:00:00Z",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let sarif = run("sarif");
+    let json = run("json");
+    assert_eq!(sarif["version"], "2.1.0");
+    let run0 = &sarif["runs"][0];
+    let rules: Vec<&str> = run0["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        ["unused-excess", "unjustified-use", "inherited-overreach"]
+    );
+    assert_eq!(run0["invocations"][0]["executionSuccessful"], true);
+    let results = run0["results"].as_array().unwrap();
+    assert_eq!(results.len(), json["findings"].as_array().unwrap().len());
+    for (result, finding) in results.iter().zip(json["findings"].as_array().unwrap()) {
+        assert_eq!(result["ruleId"], finding["category"]);
+        assert_eq!(
+            result["partialFingerprints"]["scopegraphFinding/v1"],
+            finding["id"]
+        );
+        let level = if finding["status"] == "open" {
+            "warning"
+        } else {
+            "note"
+        };
+        assert_eq!(result["level"], level);
+        let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(
+            uri.ends_with("analytics.yaml") || uri.ends_with("support.yaml"),
+            "{uri}"
+        );
+    }
+}

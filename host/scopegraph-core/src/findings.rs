@@ -129,7 +129,16 @@ pub fn assemble(
                 ownership_reason: candidate.grant.ownership_reason.clone(),
                 chain: candidate.chain.clone(),
                 rationale: verdict.rationale,
-                evidence: verdict.evidence,
+                // The grant's own evidence (the binding, the policy) always travels with it.
+                evidence: {
+                    let mut evidence = verdict.evidence;
+                    for e in &candidate.evidence {
+                        if !evidence.contains(e) {
+                            evidence.push(e.clone());
+                        }
+                    }
+                    evidence
+                },
                 reduction: verdict.reduction,
                 misroute: verdict.misroute,
                 classified_by: vec![plugin.clone()],

@@ -7,7 +7,9 @@ use scopegraph_core::{Diagnostic, Level};
 use serde::Serialize;
 use std::fmt::Write;
 
+mod sarif;
 mod state;
+pub use sarif::to_sarif;
 pub use state::{STATE_SCHEMA, from_state, to_state};
 
 pub const SCHEMA: &str = "scopegraph.findings/v1";
@@ -20,6 +22,8 @@ pub struct RunReport {
     pub agents: Vec<AgentSummary>,
     pub findings: Vec<Finding>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Input document id -> where it was read from, to locate evidence.
+    pub documents: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
