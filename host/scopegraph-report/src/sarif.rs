@@ -50,12 +50,14 @@ fn result(report: &RunReport, f: &Finding) -> Option<Value> {
         Status::InsufficientObservation => "note",
         Status::Resolved => return None,
     };
-    let mut location = json!({
-        "logicalLocations": [{"name": f.agent, "fullyQualifiedName": f.agent, "kind": "resource"}]
-    });
-    if let Some(file) = evidence_file(report, f) {
-        location["physicalLocation"] = json!({"artifactLocation": {"uri": file_part(file)}});
-    }
+    let logical = json!([{"name": f.agent, "fullyQualifiedName": f.agent, "kind": "resource"}]);
+    let location = match evidence_file(report, f) {
+        Some(file) => json!({
+            "physicalLocation": {"artifactLocation": {"uri": file_part(file)}},
+            "logicalLocations": logical,
+        }),
+        None => json!({"logicalLocations": logical}),
+    };
     Some(json!({
         "ruleId": category_name(f.category),
         "level": level,
