@@ -30,7 +30,13 @@ fn plugins_list_shows_the_first_party_plugins_with_versions() {
     let out = scopegraph(&["plugins", "list"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    for id in ["kubernetes", "unused-excess", "inherited-overreach"] {
+    for id in [
+        "kubernetes",
+        "gcp",
+        "azure",
+        "unused-excess",
+        "inherited-overreach",
+    ] {
         let line = stdout
             .lines()
             .find(|l| l.starts_with(id))

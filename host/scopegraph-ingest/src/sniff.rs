@@ -108,7 +108,9 @@ pub fn sniff(value: &Value) -> DocumentClass {
     if has(value, "resource") && value.get("policy").is_some_and(|p| has(p, "bindings")) {
         return Config("gcp/resource-iam-policy");
     }
-    if has(value, "assetType") && has(value, "iamPolicy") {
+    if (has(value, "assetType") && has(value, "iamPolicy"))
+        || (has(value, "asset_type") && has(value, "iam_policy"))
+    {
         return Config("gcp/asset-iam-policy");
     }
     if value.get("bindings").and_then(Value::as_array).is_some()
@@ -140,6 +142,16 @@ fn sniff_array_item(item: &Value) -> DocumentClass {
         Config("azure/identities")
     } else if has(item, "appId") && has(item, "servicePrincipalType") {
         Config("azure/service-principals")
+    } else if (has(item, "assetType") && has(item, "iamPolicy"))
+        || (has(item, "asset_type") && has(item, "iam_policy"))
+    {
+        Config("gcp/asset-iam-policy")
+    } else if has(item, "email") && has(item, "uniqueId") {
+        Config("gcp/service-accounts")
+    } else if has(item, "projectId") && has(item, "projectNumber") {
+        Config("gcp/project")
+    } else if is_ancestor(item) {
+        Config("gcp/ancestry")
     } else if is_azure_activity(item) {
         Activity("azure-activity")
     } else if has(item, "protoPayload") {
@@ -149,6 +161,14 @@ fn sniff_array_item(item: &Value) -> DocumentClass {
     } else {
         Unknown
     }
+}
+
+/// `gcloud projects get-ancestors --format=json` entries: `{"id": "…", "type": "project"}`.
+fn is_ancestor(item: &Value) -> bool {
+    item.as_object().is_some_and(|o| o.len() == 2)
+        && str_field(item, "id").is_some()
+        && str_field(item, "type")
+            .is_some_and(|t| matches!(t, "organization" | "folder" | "project"))
 }
 
 fn is_azure_activity(value: &Value) -> bool {

@@ -48,6 +48,22 @@ fn recognises_real_shapes() {
             json!({"agents": [{"workload": "a/b/Deployment/c"}]}),
             DocumentClass::DeclaredWork,
         ),
+        (
+            json!([{"id": "acme-data", "type": "project"}, {"id": "1", "type": "organization"}]),
+            DocumentClass::Config("gcp/ancestry"),
+        ),
+        (
+            json!([{"email": "a@p.iam.gserviceaccount.com", "uniqueId": "1"}]),
+            DocumentClass::Config("gcp/service-accounts"),
+        ),
+        (
+            json!([{"name": "//x", "asset_type": "bigquery.googleapis.com/Dataset", "iam_policy": {}}]),
+            DocumentClass::Config("gcp/asset-iam-policy"),
+        ),
+        (
+            json!({"name": "//x", "asset_type": "storage.googleapis.com/Bucket", "iam_policy": {}}),
+            DocumentClass::Config("gcp/asset-iam-policy"),
+        ),
         (json!([]), DocumentClass::Empty),
         (json!({"hello": "world"}), DocumentClass::Unknown),
     ];

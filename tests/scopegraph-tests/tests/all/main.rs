@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )] // test helpers may fail loudly
 
+mod audit;
 mod cache;
 mod sandbox;
 mod sdk;
