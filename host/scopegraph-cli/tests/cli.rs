@@ -160,7 +160,8 @@ fn demo_classifies_owned_and_inherited_grants_of_the_example_org() {
         agents,
         [
             "prod-eks/analytics/Deployment/report-agent",
-            "prod-eks/support/Deployment/support-agent"
+            "prod-eks/support/Deployment/support-agent",
+            "prod-gke/analytics/Deployment/bq-agent",
         ]
     );
     assert_eq!(report["agents"][0]["pods"], 2);
@@ -217,6 +218,46 @@ fn demo_classifies_owned_and_inherited_grants_of_the_example_org() {
             .contains("shared with 1 other workload")
     }));
     assert!(dir.path().join("findings.md").is_file());
+    // GKE: the agent's own GSA (Workload Identity) is owned; the batch pool's
+    // node service account, reachable through its metadata server, is inherited.
+    let gke = "prod-gke/analytics/Deployment/bq-agent";
+    let owned_bq: Vec<_> = of(gke, "unused-excess")
+        .into_iter()
+        .filter(|f| f["grant"]["owned"] == true)
+        .collect();
+    assert_eq!(
+        owned_bq.len(),
+        2,
+        "jobUser on the project and dataViewer on the dataset"
+    );
+    assert!(owned_bq.iter().any(|f| {
+        f["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "bigquery.tables.getData")
+    }));
+    let fallback = of(gke, "inherited-overreach");
+    assert_eq!(fallback.len(), 2, "{fallback:#?}");
+    for f in &fallback {
+        let chain: Vec<&str> = f["chain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["node"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            chain.last(),
+            Some(&"gcp:serviceAccount:gke-nodes@acme-prod.iam.gserviceaccount.com")
+        );
+        assert!(
+            f["grant"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("node identity fallback"),
+            "{f:#}"
+        );
+    }
     // The reduction artifacts for the shared `default` account: a dedicated one, and the move onto it.
     let artifacts = dir
         .path()
@@ -448,9 +489,12 @@ fn sarif_results_point_at_the_binding_file_and_carry_the_finding_id() {
         let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             .as_str()
             .unwrap();
-        assert!(
-            uri.ends_with("analytics.yaml") || uri.ends_with("support.yaml"),
-            "{uri}"
-        );
+        // The file of the binding or policy the finding is about.
+        let expected = if finding["cloud"] == "gcp" {
+            "-iam-policy.json"
+        } else {
+            ".yaml"
+        };
+        assert!(uri.ends_with(expected), "{uri} for {finding:#}");
     }
 }
