@@ -7,6 +7,7 @@ use std::{env, fmt::Write, fs, path::PathBuf};
 /// The first-party plugins, as crate directories under the workspace root.
 const PLUGINS: &[&str] = &[
     "plugins/provider-kubernetes",
+    "plugins/provider-aws",
     "plugins/provider-gcp",
     "plugins/provider-azure",
     "plugins/classifier-unused-excess",

@@ -82,6 +82,13 @@ pub fn sniff(value: &Value) -> DocumentClass {
         return Config("aws/eks-cluster");
     }
     if value
+        .get("associations")
+        .and_then(Value::as_array)
+        .is_some()
+    {
+        return Config("aws/eks-pod-identity-associations");
+    }
+    if value
         .get("association")
         .is_some_and(|a| has(a, "associationArn"))
     {

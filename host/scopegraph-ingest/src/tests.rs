@@ -64,6 +64,10 @@ fn recognises_real_shapes() {
             json!({"name": "//x", "asset_type": "storage.googleapis.com/Bucket", "iam_policy": {}}),
             DocumentClass::Config("gcp/asset-iam-policy"),
         ),
+        (
+            json!({"associations": [{"clusterName": "prod", "namespace": "a", "serviceAccount": "b", "associationArn": "arn:aws:eks:…", "associationId": "a-1"}]}),
+            DocumentClass::Config("aws/eks-pod-identity-associations"),
+        ),
         (json!([]), DocumentClass::Empty),
         (json!({"hello": "world"}), DocumentClass::Unknown),
     ];
