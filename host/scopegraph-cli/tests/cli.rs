@@ -167,12 +167,58 @@ fn demo_classifies_owned_and_inherited_grants_of_the_example_org() {
     assert_eq!(report["agents"][0]["pods"], 2);
 
     let findings = report["findings"].as_array().unwrap();
+    // Kubernetes findings only; the clouds' are checked below.
     let of = |agent: &str, category: &str| -> Vec<&serde_json::Value> {
         findings
             .iter()
-            .filter(|f| f["agent"] == agent && f["category"] == category)
+            .filter(|f| {
+                f["agent"] == agent && f["category"] == category && f["cloud"] == "kubernetes"
+            })
             .collect()
     };
+    let of_cloud = |agent: &str, category: &str, cloud: &str| -> Vec<&serde_json::Value> {
+        findings
+            .iter()
+            .filter(|f| f["agent"] == agent && f["category"] == category && f["cloud"] == cloud)
+            .collect()
+    };
+    // EKS: IRSA to the agent's own role is owned (S3 after the explicit deny);
+    // the role it can assume and the node instance role are inherited.
+    let report_agent = "prod-eks/analytics/Deployment/report-agent";
+    let irsa: Vec<_> = of_cloud(report_agent, "unused-excess", "aws")
+        .into_iter()
+        .filter(|f| f["grant"]["owned"] == true)
+        .collect();
+    assert!(
+        irsa.iter().any(|f| f["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "s3:GetObject")),
+        "{irsa:#?}"
+    );
+    assert!(irsa.iter().all(|f| {
+        !f["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "s3:DeleteObject")
+    }));
+    let aws_inherited = of_cloud(report_agent, "inherited-overreach", "aws");
+    let reasons: Vec<&str> = aws_inherited
+        .iter()
+        .map(|f| f["grant"]["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("transitive role assumption into")),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("node identity fallback")),
+        "{reasons:#?}"
+    );
     // The inherited secrets grant of report-agent is category 3, with the group in its chain.
     let inherited = of(
         "prod-eks/analytics/Deployment/report-agent",
@@ -221,7 +267,7 @@ fn demo_classifies_owned_and_inherited_grants_of_the_example_org() {
     // GKE: the agent's own GSA (Workload Identity) is owned; the batch pool's
     // node service account, reachable through its metadata server, is inherited.
     let gke = "prod-gke/analytics/Deployment/bq-agent";
-    let owned_bq: Vec<_> = of(gke, "unused-excess")
+    let owned_bq: Vec<_> = of_cloud(gke, "unused-excess", "gcp")
         .into_iter()
         .filter(|f| f["grant"]["owned"] == true)
         .collect();
@@ -237,7 +283,7 @@ fn demo_classifies_owned_and_inherited_grants_of_the_example_org() {
             .iter()
             .any(|p| p == "bigquery.tables.getData")
     }));
-    let fallback = of(gke, "inherited-overreach");
+    let fallback = of_cloud(gke, "inherited-overreach", "gcp");
     assert_eq!(fallback.len(), 2, "{fallback:#?}");
     for f in &fallback {
         let chain: Vec<&str> = f["chain"]
@@ -490,10 +536,10 @@ fn sarif_results_point_at_the_binding_file_and_carry_the_finding_id() {
             .as_str()
             .unwrap();
         // The file of the binding or policy the finding is about.
-        let expected = if finding["cloud"] == "gcp" {
-            "-iam-policy.json"
-        } else {
-            ".yaml"
+        let expected = match finding["cloud"].as_str().unwrap() {
+            "gcp" => "-iam-policy.json",
+            "aws" => "authorization-details.json",
+            _ => ".yaml",
         };
         assert!(uri.ends_with(expected), "{uri} for {finding:#}");
     }
