@@ -98,9 +98,10 @@ pub(crate) struct Resolved {
     pub agents: Vec<Agent>,
     pub set: PluginSet,
     pub diagnostics: Vec<Diagnostic>,
-    pub activity: Vec<(String, u64)>,
     /// Document id -> source, to locate evidence in reports.
     pub documents: std::collections::BTreeMap<String, String>,
+    /// Activity logs, streamed into the usage model by `audit`.
+    pub activity_files: Vec<PathBuf>,
 }
 
 pub(crate) fn resolve(snapshots: &[PathBuf], runtime: &RuntimeArgs) -> Result<Resolved, String> {
@@ -124,23 +125,19 @@ pub(crate) fn resolve(snapshots: &[PathBuf], runtime: &RuntimeArgs) -> Result<Re
     diagnostics.extend(graph_diagnostics);
     let (agents, agent_diagnostics) = scope::agents(&graph, &snapshot.declared_agents);
     diagnostics.extend(agent_diagnostics);
-    let activity = snapshot
-        .activity
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
     let documents = snapshot
         .documents
         .iter()
         .map(|d| (d.id.clone(), d.source.clone()))
         .collect();
+    let activity_files = snapshot.activity_files.clone();
     Ok(Resolved {
         graph,
         agents,
         set,
         diagnostics,
-        activity,
         documents,
+        activity_files,
     })
 }
 
@@ -179,11 +176,22 @@ pub(crate) fn build_report(args: &AuditArgs, runtime: &RuntimeArgs) -> Result<Ru
         agents,
         set,
         mut diagnostics,
-        activity,
         documents,
+        activity_files,
     } = resolved;
     let reach = Reach::compute(&graph);
-    let candidates: Vec<Candidate> = scope::candidates(&graph, &reach, &agents, args.window);
+    let mut candidates: Vec<Candidate> = scope::candidates(&graph, &reach, &agents, args.window);
+    let (model, usage_diagnostics) = crate::usage::observe(&activity_files);
+    diagnostics.extend(usage_diagnostics);
+    diagnostics.extend(crate::usage::summary(&model));
+    crate::usage::credit(
+        &mut candidates,
+        &agents,
+        &graph,
+        &model,
+        &start.to_string(),
+        &end.to_string(),
+    );
 
     let mut verdicts = Vec::new();
     for plugin in set
@@ -201,15 +209,6 @@ pub(crate) fn build_report(args: &AuditArgs, runtime: &RuntimeArgs) -> Result<Ru
         verdicts.push((plugin.label(), list));
     }
     let mut findings = findings::assemble(&candidates, verdicts);
-    for (kind, count) in &activity {
-        diagnostics.push(Diagnostic::info(
-            "snapshot",
-            format!(
-                "{count} {kind} record(s) read; observed-activity analysis is not available in this \
-                 version, so no usage is credited and unused-excess verdicts stay insufficient-observation"
-            ),
-        ));
-    }
     if let Some(dir) = &args.artifacts {
         write_artifacts(dir, &mut findings, &mut diagnostics);
     }
@@ -223,7 +222,12 @@ pub(crate) fn build_report(args: &AuditArgs, runtime: &RuntimeArgs) -> Result<Ru
             service_account: a.service_account.clone(),
             identities: identities(&candidates, &a.id),
             pods: a.pods,
-            observed_days: 0,
+            observed_days: candidates
+                .iter()
+                .filter(|c| c.agent == a.id)
+                .map(|c| c.usage.observed_days)
+                .max()
+                .unwrap_or(0),
         })
         .collect();
     Ok(RunReport {

@@ -8,6 +8,7 @@
 mod audit;
 mod demo;
 mod plugins;
+mod usage;
 mod whocan;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -26,8 +26,11 @@ pub struct Snapshot {
     /// Configuration documents (Kubernetes objects, IAM exports, cluster
     /// descriptions), for the provider plugins.
     pub documents: Vec<Document>,
-    /// Activity records (audit logs, traces) counted by class.
+    /// Activity files (audit logs, traces) counted by class; their records
+    /// are streamed by the observe crate, not loaded here.
     pub activity: BTreeMap<&'static str, u64>,
+    /// The activity files, in path order.
+    pub activity_files: Vec<PathBuf>,
     /// Agents declared in `scopegraph.yaml` documents.
     pub declared_agents: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
@@ -56,6 +59,13 @@ pub fn read_snapshot(roots: &[PathBuf]) -> Snapshot {
     let mut parsed = Vec::new();
     for file in &files {
         snapshot.files_read += 1;
+        // Logs can be gigabytes: recognise them from their first record and
+        // leave them to the streaming reader.
+        if let Some(kind) = activity_class(file) {
+            *snapshot.activity.entry(kind).or_default() += 1;
+            snapshot.activity_files.push(file.clone());
+            continue;
+        }
         match read_file(file) {
             Ok(values) => parsed.extend(values.into_iter().map(|(pos, v)| (file.clone(), pos, v))),
             Err(diag) => snapshot.diagnostics.push(diag),
@@ -88,7 +98,12 @@ pub fn read_snapshot(roots: &[PathBuf]) -> Snapshot {
             DocumentClass::DeclaredWork => {
                 snapshot.declared_agents.extend(declared_agents(&value, &source, &mut snapshot.diagnostics));
             }
-            DocumentClass::Activity(kind) => *snapshot.activity.entry(kind).or_default() += activity_records(&value),
+            DocumentClass::Activity(kind) => {
+                if !snapshot.activity_files.contains(&file) {
+                    *snapshot.activity.entry(kind).or_default() += 1;
+                    snapshot.activity_files.push(file.clone());
+                }
+            }
             DocumentClass::Config(kind) => {
                 let cluster = clusters
                     .iter()
@@ -243,14 +258,30 @@ fn parse_yaml(text: &str, file: &str) -> Result<Vec<(Position, Value)>, Diagnost
 
 use serde::Deserialize as _;
 
-fn activity_records(value: &Value) -> u64 {
-    match value
-        .get("Records")
-        .or_else(|| value.get("resourceSpans"))
-        .and_then(Value::as_array)
+/// The activity class of a log file, judged from its first record without
+/// reading the rest: a JSON-lines file whose first line is an activity
+/// record, or a CloudTrail `{"Records": [...]}` file.
+fn activity_class(path: &Path) -> Option<&'static str> {
+    let file = fs::File::open(path).ok()?;
+    let name = path.file_name()?.to_str()?;
+    let reader: Box<dyn Read> = if name.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut head = Vec::with_capacity(64 * 1024);
+    reader.take(64 * 1024).read_to_end(&mut head).ok()?;
+    let head = String::from_utf8_lossy(&head);
+    let trimmed = head.trim_start();
+    if let Some(rest) = trimmed.strip_prefix('{')
+        && rest.trim_start().starts_with("\"Records\"")
     {
-        Some(records) => records.len() as u64,
-        None => value.as_array().map_or(1, |a| a.len() as u64),
+        return Some("cloudtrail");
+    }
+    let first_line = trimmed.lines().next()?;
+    match sniff(&serde_json::from_str::<Value>(first_line).ok()?) {
+        DocumentClass::Activity(kind) => Some(kind),
+        _ => None,
     }
 }
 

@@ -127,7 +127,8 @@ fn reads_a_snapshot_tree_and_reports_what_it_cannot_use() {
         "{}",
         snapshot.documents[2].source
     );
-    assert_eq!(snapshot.activity.get("cloudtrail"), Some(&2));
+    assert_eq!(snapshot.activity.get("cloudtrail"), Some(&1), "one file");
+    assert_eq!(snapshot.activity_files, vec![root.join("trail.jsonl.gz")]);
     assert_eq!(snapshot.declared_agents, vec!["prod-eks/n/Deployment/a"]);
 
     let messages: Vec<String> = snapshot

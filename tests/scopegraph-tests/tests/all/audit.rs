@@ -179,3 +179,150 @@ fn aks_workload_identity_is_owned_and_the_kubelet_identity_is_inherited() {
         "{warnings:#?}"
     );
 }
+
+/// Ten days of CloudTrail for the demo's report-agent, in the shape EKS
+/// IRSA produces: each day a fresh web-identity session, then S3 reads with
+/// its access key.
+fn irsa_trail(days: std::ops::RangeInclusive<u32>) -> String {
+    let role = "arn:aws:iam::111122223333:role/agents/report-agent";
+    let subject = "system:serviceaccount:analytics:report-agent";
+    let mut lines = Vec::new();
+    for day in days {
+        let key = format!("ASIAEXAMPLEREPORT{day:03}");
+        let at = |hh: u32| format!("2026-11-{day:02}T{hh:02}:15:00Z");
+        lines.push(serde_json::json!({
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "WebIdentityUser", "userName": subject,
+                "identityProvider": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/4F1C6A0E2B9D8E7F6A5B4C3D2E1F0A9B"},
+            "eventTime": at(8), "eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithWebIdentity",
+            "awsRegion": "eu-west-1", "sourceIPAddress": "10.0.12.34",
+            "requestParameters": {"roleArn": role, "roleSessionName": format!("botocore-session-{day}")},
+            "responseElements": {"credentials": {"accessKeyId": key, "expiration": "Nov 1, 2026, 9:15:00 AM"},
+                "subjectFromWebIdentityToken": subject,
+                "assumedRoleUser": {"arn": format!("arn:aws:sts::111122223333:assumed-role/report-agent/botocore-session-{day}")}},
+            "eventType": "AwsApiCall", "recipientAccountId": "111122223333"
+        }));
+        for (event, params) in [
+            (
+                "GetObject",
+                serde_json::json!({"bucketName": "acme-reports", "key": "q3/revenue.pdf"}),
+            ),
+            (
+                "ListObjectsV2",
+                serde_json::json!({"bucketName": "acme-reports", "prefix": "q3/"}),
+            ),
+        ] {
+            lines.push(serde_json::json!({
+                "eventVersion": "1.10",
+                "userIdentity": {"type": "AssumedRole", "accessKeyId": key,
+                    "arn": format!("arn:aws:sts::111122223333:assumed-role/report-agent/botocore-session-{day}"),
+                    "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role, "userName": "report-agent"}}},
+                "eventTime": at(9), "eventSource": "s3.amazonaws.com", "eventName": event,
+                "awsRegion": "eu-west-1", "requestParameters": params,
+                "eventType": "AwsApiCall", "recipientAccountId": "111122223333", "eventCategory": "Data"
+            }));
+        }
+    }
+    lines.iter().map(|l| l.to_string() + "\n").collect()
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn audit_dir(dir: &std::path::Path, cache: &std::path::Path) -> serde_json::Value {
+    let args = [
+        "scopegraph",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "audit",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+        "--now",
+        "2026-11-20T00:00:00Z",
+    ];
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = scopegraph_cli::run(args, &mut out, &mut err);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn cloudtrail_usage_turns_unused_excess_from_insufficient_to_open_with_only_the_unused_actions() {
+    let cache = tempfile::tempdir().unwrap();
+    let snapshot = tempfile::tempdir().unwrap();
+    copy_tree(std::path::Path::new(DEMO), snapshot.path());
+    let logs = snapshot.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+
+    // Three days of logs: too thin to call anything unused.
+    std::fs::write(logs.join("trail.jsonl"), irsa_trail(15..=17)).unwrap();
+    let thin = audit_dir(snapshot.path(), cache.path());
+    let own_s3 = |report: &serde_json::Value| -> serde_json::Value {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                f["category"] == "unused-excess"
+                    && f["grant"]["source"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("#inline/report-bucket")
+                    && f["permissions"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|p| p == "s3:PutObject")
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no finding for the inline S3 grant: {report:#}"))
+    };
+    let finding = own_s3(&thin);
+    assert_eq!(finding["status"], "insufficient-observation");
+    assert_eq!(
+        finding["rationale"],
+        "insufficient observation: 3 of 7 days"
+    );
+
+    // Ten days (restarts, new sessions every day): the finding is open and
+    // names exactly the actions never used.
+    std::fs::write(logs.join("trail.jsonl"), irsa_trail(8..=17)).unwrap();
+    let full = audit_dir(snapshot.path(), cache.path());
+    let finding = own_s3(&full);
+    assert_eq!(finding["status"], "open");
+    assert_eq!(
+        finding["permissions"],
+        serde_json::json!(["s3:PutObject", "s3:ReplicateObject", "s3:RestoreObject"]),
+        "s3:GetObject was used every day"
+    );
+    let agent = full["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "prod-eks/analytics/Deployment/report-agent")
+        .unwrap();
+    assert_eq!(agent["observed_days"], 10);
+    let summary: Vec<&str> = full["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["source"] == "cloudtrail")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(summary.len(), 1);
+    assert!(
+        summary[0].starts_with("30 record(s): 20 credited as use"),
+        "{summary:?}"
+    );
+}

@@ -1,0 +1,144 @@
+//! Observed activity, credited to candidates: what each agent's identity did
+//! within the window, and on how many days its logs were there to say so.
+
+use scopegraph_core::graph::{IdentityGraph, attribute};
+use scopegraph_core::scope::Agent;
+use scopegraph_core::{Candidate, Cloud, Diagnostic};
+use scopegraph_observe::{
+    AzureIdKind, Day, IdentityKey, Ingest, Principal, ServiceAccount, Source, UsageModel,
+};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// Stream every activity file into one usage model.
+pub(crate) fn observe(files: &[PathBuf]) -> (UsageModel, Vec<Diagnostic>) {
+    let mut ingest = Ingest::new();
+    for file in files {
+        ingest.read_path(file);
+    }
+    ingest.finish()
+}
+
+/// One line per log source: what was read and what could not be used.
+pub(crate) fn summary(model: &UsageModel) -> Vec<Diagnostic> {
+    Source::ALL
+        .iter()
+        .filter_map(|&source| {
+            let s = model.stats(source);
+            (s.records > 0).then(|| {
+                Diagnostic::info(
+                    source.id(),
+                    format!(
+                        "{} record(s): {} credited as use, {} not a use (denied, read-only plumbing...), \
+                         {} unattributable, {} with an action unknown to the catalogue, {} malformed",
+                        s.records,
+                        s.used,
+                        s.not_use_total(),
+                        s.unattributable,
+                        s.unknown_action,
+                        s.malformed
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+fn day_of(timestamp: &str) -> Option<Day> {
+    Day::parse(timestamp.get(..10)?)
+}
+
+fn source_of(cloud: Cloud) -> Source {
+    match cloud {
+        Cloud::Aws => Source::CloudTrail,
+        Cloud::Gcp => Source::GcpAudit,
+        Cloud::Azure => Source::AzureActivity,
+        Cloud::Kubernetes => Source::KubernetesAudit,
+    }
+}
+
+/// The identity that exercises a candidate's grant, as the logs name it.
+fn identity(
+    candidate: &Candidate,
+    service_account: Option<&ServiceAccount>,
+) -> Option<IdentityKey> {
+    if candidate.cloud == Cloud::Kubernetes {
+        return service_account
+            .map(|sa| IdentityKey::new(Principal::KubernetesServiceAccount(sa.clone())));
+    }
+    let holder = candidate.chain.last().map(|hop| hop.node.as_str())?;
+    let key = match candidate.cloud {
+        Cloud::Aws => {
+            let arn = holder.strip_prefix("aws:")?;
+            IdentityKey::aws_role(arn)
+                .unwrap_or_else(|| IdentityKey::new(Principal::Aws(arn.to_string())))
+        }
+        Cloud::Gcp => IdentityKey::new(Principal::Gcp(
+            holder.strip_prefix("gcp:serviceAccount:")?.to_string(),
+        )),
+        Cloud::Azure => IdentityKey::new(Principal::Azure {
+            kind: AzureIdKind::ObjectId,
+            id: holder.strip_prefix("azure:")?.to_ascii_lowercase(),
+        }),
+        Cloud::Kubernetes => return None,
+    };
+    // An identity the agent owns is its alone: everything it did is the
+    // agent's. A shared one only counts what the logs tie to this agent.
+    Some(match (candidate.grant.owned, service_account) {
+        (false, Some(sa)) => key.with_service_account(sa.clone()),
+        _ => key,
+    })
+}
+
+/// Fill each candidate's `usage` from the model, for the window `[start, end)`.
+pub(crate) fn credit(
+    candidates: &mut [Candidate],
+    agents: &[Agent],
+    graph: &IdentityGraph,
+    model: &UsageModel,
+    start: &str,
+    end: &str,
+) {
+    let (Some(start), Some(end)) = (day_of(start), day_of(end)) else {
+        return;
+    };
+    for candidate in candidates.iter_mut() {
+        let Some(agent) = agents.iter().find(|a| a.id == candidate.agent) else {
+            continue;
+        };
+        let service_account = agent
+            .service_account
+            .as_deref()
+            .and_then(ServiceAccount::from_username);
+        // Days the workload existed and its logs were present.
+        let created = graph
+            .node(agent.node)
+            .and_then(|n| attribute(&n.node, "created"))
+            .and_then(day_of)
+            .unwrap_or(start);
+        let from = created.max(start);
+        let days: BTreeSet<Day> = model
+            .log_days(source_of(candidate.cloud))
+            .into_iter()
+            .filter(|d| *d >= from && *d < end)
+            .collect();
+        candidate.usage.observed_days = u32::try_from(days.len()).unwrap_or(u32::MAX);
+
+        let Some(key) = identity(candidate, service_account.as_ref()) else {
+            continue;
+        };
+        let observed = model.usage(&key, start, end);
+        // AWS action names and Azure operations are case-insensitive.
+        let fold = |p: &str| match candidate.cloud {
+            Cloud::Aws | Cloud::Azure => p.to_ascii_lowercase(),
+            _ => p.to_string(),
+        };
+        let used: BTreeSet<String> = observed.permissions.keys().map(|p| fold(p)).collect();
+        candidate.usage.used_permissions = candidate
+            .permissions
+            .iter()
+            .filter(|p| used.contains(&fold(p)))
+            .cloned()
+            .collect();
+    }
+}

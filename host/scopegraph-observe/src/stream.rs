@@ -1,0 +1,720 @@
+//! Streaming JSON: a file of any shape the log tools write, delivered one
+//! record at a time without ever holding more than one record in memory.
+//!
+//! Handled shapes, recognised by content: JSON lines (one value per line,
+//! or values just concatenated), a top-level array (`gcloud logging read
+//! --format=json`, saved API responses), a CloudTrail `{"Records": [...]}`
+//! object (its records are streamed even when the whole file is one line),
+//! a Kubernetes audit `EventList` (its `items` streamed), and a single
+//! pretty-printed record.
+//!
+//! Line numbers come from counting the newlines `serde_json` has consumed:
+//! it reads the input byte by byte with one byte of look-ahead, so when a
+//! record's deserialisation starts its first byte (`{`) has just been read
+//! and every newline before it counted.
+
+use serde::Deserialize as _;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, Read};
+use std::rc::Rc;
+
+/// Where a record starts: its line, and its index when it sits in an array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Position {
+    pub line: u64,
+    pub element: Option<(&'static str, u64)>,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.line)?;
+        if let Some((label, index)) = self.element {
+            write!(f, " ({label}[{index}])")?;
+        }
+        Ok(())
+    }
+}
+
+/// A hint from the container a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Container {
+    /// A top-level record, or an element of a top-level array.
+    None,
+    /// An element of a CloudTrail `Records` array.
+    CloudTrailRecords,
+    /// An element of a Kubernetes audit `EventList`.
+    AuditEventList,
+}
+
+pub(crate) trait Sink {
+    fn record(&mut self, value: Value, at: Position, container: Container);
+    /// A syntax error: the value starting at `start` was abandoned at `line`.
+    fn invalid(&mut self, start: u64, line: u64, message: String);
+    fn io_error(&mut self, line: u64, error: &io::Error);
+}
+
+/// The longest line parsed in one piece (see [`read_records`]); longer
+/// lines are streamed from the reader.
+const MAX_LINE: usize = 8 * 1024 * 1024;
+const BUFFER: usize = 64 * 1024;
+
+/// A buffered reader that counts the newlines it hands out. `serde_json`
+/// reads one byte per call, so the one-byte case is served straight from
+/// the buffer.
+struct Tracked<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+    eof: bool,
+    max_line: usize,
+    newlines: Rc<Cell<u64>>,
+    last: Option<u8>,
+}
+
+impl<R: Read> Read for Tracked<R> {
+    #[inline]
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if let ([slot], Some(&b)) = (&mut *out, self.buf.get(self.pos))
+            && self.pos < self.filled
+        {
+            *slot = b;
+            self.pos += 1;
+            if b == b'\n' {
+                self.newlines.set(self.newlines.get() + 1);
+            }
+            self.last = Some(b);
+            return Ok(1);
+        }
+        if self.pos == self.filled && !self.refill()? {
+            return Ok(0);
+        }
+        let available = self.buf.get(self.pos..self.filled).unwrap_or_default();
+        let n = available.len().min(out.len());
+        let (Some(from), Some(to)) = (available.get(..n), out.get_mut(..n)) else {
+            return Ok(0);
+        };
+        to.copy_from_slice(from);
+        let lines = from.iter().filter(|&&b| b == b'\n').count() as u64;
+        if lines > 0 {
+            self.newlines.set(self.newlines.get() + lines);
+        }
+        self.last = from.last().copied().or(self.last);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl<R: Read> Tracked<R> {
+    fn new(inner: R, newlines: Rc<Cell<u64>>, max_line: usize) -> Self {
+        Tracked {
+            inner,
+            buf: vec![0; BUFFER],
+            pos: 0,
+            filled: 0,
+            eof: false,
+            max_line,
+            newlines,
+            last: None,
+        }
+    }
+
+    /// Read more after `filled`; `false` at the end of the input.
+    fn read_more(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        loop {
+            let Some(space) = self.buf.get_mut(self.filled..) else {
+                return Ok(false);
+            };
+            match self.inner.read(space) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Refill the consumed buffer; `false` at the end of the input.
+    fn refill(&mut self) -> io::Result<bool> {
+        self.pos = 0;
+        self.filled = 0;
+        self.read_more()
+    }
+
+    fn available(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.filled {
+            self.refill()?;
+        }
+        Ok(self.buf.get(self.pos..self.filled).unwrap_or_default())
+    }
+
+    /// The length of the rest of the current line (without its newline)
+    /// when it is, or can be, buffered whole and is at most `max_line`.
+    fn whole_line(&mut self) -> io::Result<Option<usize>> {
+        let mut searched = 0;
+        loop {
+            let pending = self.buf.get(self.pos..self.filled).unwrap_or_default();
+            let newline = pending
+                .get(searched..)
+                .and_then(|p| p.iter().position(|&b| b == b'\n'));
+            let len = match newline {
+                Some(i) => Some(searched + i),
+                None if self.eof => Some(pending.len()),
+                None => None,
+            };
+            if let Some(len) = len {
+                return Ok((len <= self.max_line).then_some(len));
+            }
+            searched = pending.len();
+            if searched > self.max_line {
+                return Ok(None);
+            }
+            if self.pos > 0 {
+                self.buf.copy_within(self.pos..self.filled, 0);
+                self.filled -= self.pos;
+                self.pos = 0;
+            }
+            if self.filled == self.buf.len() {
+                let grown = (self.buf.len() * 2).min(self.max_line.max(BUFFER) + 1);
+                if grown <= self.buf.len() {
+                    return Ok(None);
+                }
+                self.buf.resize(grown, 0);
+            }
+            self.read_more()?;
+        }
+    }
+
+    /// Consume `len` bytes of the current line and its newline.
+    fn consume_line(&mut self, len: usize) {
+        self.pos = (self.pos + len).min(self.filled);
+        if self.buf.get(self.pos) == Some(&b'\n') && self.pos < self.filled {
+            self.pos += 1;
+            self.newlines.set(self.newlines.get() + 1);
+            self.last = Some(b'\n');
+        } else {
+            self.last = Some(b' ');
+        }
+    }
+
+    /// Skip whitespace (and a UTF-8 byte-order mark); `false` at the end.
+    fn skip_whitespace(&mut self) -> io::Result<bool> {
+        loop {
+            let buf = self.available()?;
+            if buf.is_empty() {
+                return Ok(false);
+            }
+            if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                self.pos += 3;
+                continue;
+            }
+            let mut skipped = 0;
+            let mut lines = 0;
+            for &b in buf {
+                match b {
+                    b' ' | b'\t' | b'\r' => {}
+                    b'\n' => lines += 1,
+                    _ => break,
+                }
+                skipped += 1;
+            }
+            let found = skipped < buf.len();
+            let last = skipped.checked_sub(1).and_then(|i| buf.get(i)).copied();
+            self.pos += skipped;
+            self.newlines.set(self.newlines.get() + lines);
+            self.last = last.or(self.last);
+            if found {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Skip to the start of the next line, unless already there.
+    fn skip_rest_of_line(&mut self) -> io::Result<()> {
+        if self.last == Some(b'\n') {
+            return Ok(());
+        }
+        loop {
+            let buf = self.available()?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.pos += i + 1;
+                    self.newlines.set(self.newlines.get() + 1);
+                    self.last = Some(b'\n');
+                    return Ok(());
+                }
+                None => self.pos = self.filled,
+            }
+        }
+    }
+}
+
+/// Whether `line` is one JSON object or array and nothing else (but
+/// whitespace): a structural scan, cheap next to parsing.
+fn one_value(line: &[u8]) -> bool {
+    let mut depth = 0u32;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut closed = false;
+    for &b in line {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b' ' | b'\t' | b'\r' => {}
+            _ if closed => return false,
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                let Some(d) = depth.checked_sub(1) else {
+                    return false;
+                };
+                depth = d;
+                closed = d == 0;
+            }
+            _ if depth == 0 => return false,
+            _ => {}
+        }
+    }
+    closed
+}
+
+/// Read every record of `reader`, in order, into `sink`.
+///
+/// A line holding exactly one object or array (JSON lines; a one-line
+/// CloudTrail file up to [`MAX_LINE`]) is parsed from the buffer in one
+/// piece; anything else (pretty-printed or longer) is streamed through
+/// `serde_json`'s reader. Both deliver records one at a time.
+pub(crate) fn read_records<R: Read>(reader: R, sink: &mut dyn Sink) {
+    read_records_with(reader, sink, MAX_LINE);
+}
+
+fn read_records_with<R: Read>(reader: R, sink: &mut dyn Sink, max_line: usize) {
+    let newlines = Rc::new(Cell::new(0));
+    let mut input = Tracked::new(reader, Rc::clone(&newlines), max_line);
+    loop {
+        match input.skip_whitespace() {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => return sink.io_error(newlines.get() + 1, &error),
+        }
+        let start = newlines.get() + 1;
+        if matches!(input.buf.get(input.pos), Some(b'{' | b'[')) {
+            let len = match input.whole_line() {
+                Ok(len) => len,
+                Err(error) => return sink.io_error(start, &error),
+            };
+            let line = len.and_then(|len| input.buf.get(input.pos..input.pos + len));
+            if let Some(line) = line.filter(|l| one_value(l)) {
+                let len = line.len();
+                let mut deserializer = serde_json::Deserializer::from_slice(line);
+                let result = TopLevel {
+                    sink: &mut *sink,
+                    newlines: &newlines,
+                    start,
+                }
+                .deserialize(&mut deserializer);
+                if let Err(error) = result {
+                    sink.invalid(start, start, strip_position(&error));
+                }
+                input.consume_line(len);
+                continue;
+            }
+        }
+        let result = {
+            let mut deserializer = serde_json::Deserializer::from_reader(&mut input);
+            TopLevel {
+                sink: &mut *sink,
+                newlines: &newlines,
+                start,
+            }
+            .deserialize(&mut deserializer)
+        };
+        let Err(error) = result else { continue };
+        if error.is_io() {
+            let io = io::Error::other(strip_position(&error));
+            return sink.io_error(newlines.get() + 1, &io);
+        }
+        let line = newlines.get() + u64::from(input.last != Some(b'\n'));
+        sink.invalid(start, line.max(start), strip_position(&error));
+        if error.is_eof() {
+            return;
+        }
+        if let Err(error) = input.skip_rest_of_line() {
+            return sink.io_error(newlines.get() + 1, &error);
+        }
+    }
+}
+
+/// serde_json's message without its " at line L column C" (relative to
+/// where this deserialiser started, so misleading here).
+fn strip_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text.get(..i).unwrap_or(&text).to_string(),
+        None => text,
+    }
+}
+
+struct TopLevel<'a> {
+    sink: &'a mut dyn Sink,
+    newlines: &'a Rc<Cell<u64>>,
+    start: u64,
+}
+
+impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopLevel<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        stream_elements(seq, self.sink, self.newlines, "", Container::None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut fields = Map::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if streamed {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let container = if key == "Records" {
+                Some(("Records", Container::CloudTrailRecords))
+            } else if key == "items"
+                && fields.get("kind").and_then(Value::as_str) == Some("EventList")
+            {
+                Some(("items", Container::AuditEventList))
+            } else {
+                None
+            };
+            match container {
+                Some((label, container)) => {
+                    match map.next_value_seed(List {
+                        sink: &mut *self.sink,
+                        newlines: self.newlines,
+                        label,
+                        container,
+                    })? {
+                        Listed::Streamed => streamed = true,
+                        Listed::Value(value) => {
+                            fields.insert(key, value);
+                        }
+                    }
+                }
+                None => {
+                    let value = map.next_value::<Value>()?;
+                    fields.insert(key, value);
+                }
+            }
+        }
+        if !streamed {
+            let at = Position {
+                line: self.start,
+                element: None,
+            };
+            self.sink.record(Value::Object(fields), at, Container::None);
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.scalar(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.scalar(Value::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.scalar(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.scalar(Value::from(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.scalar(Value::from(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.scalar(Value::Null)
+    }
+}
+
+impl TopLevel<'_> {
+    fn scalar<E>(self, value: Value) -> Result<(), E> {
+        let at = Position {
+            line: self.start,
+            element: None,
+        };
+        self.sink.record(value, at, Container::None);
+        Ok(())
+    }
+}
+
+fn stream_elements<'de, A: SeqAccess<'de>>(
+    mut seq: A,
+    sink: &mut dyn Sink,
+    newlines: &Rc<Cell<u64>>,
+    label: &'static str,
+    container: Container,
+) -> Result<(), A::Error> {
+    let mut index = 0;
+    while seq
+        .next_element_seed(Element {
+            sink: &mut *sink,
+            newlines,
+            label,
+            index,
+            container,
+        })?
+        .is_some()
+    {
+        index += 1;
+    }
+    Ok(())
+}
+
+struct Element<'a> {
+    sink: &'a mut dyn Sink,
+    newlines: &'a Rc<Cell<u64>>,
+    label: &'static str,
+    index: u64,
+    container: Container,
+}
+
+impl<'de> DeserializeSeed<'de> for Element<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        // The element's first byte has been read (serde peeked it to find
+        // the element), so the newlines counted so far all precede it.
+        let line = self.newlines.get() + 1;
+        let value = Value::deserialize(deserializer)?;
+        let at = Position {
+            line,
+            element: Some((self.label, self.index)),
+        };
+        self.sink.record(value, at, self.container);
+        Ok(())
+    }
+}
+
+enum Listed {
+    Streamed,
+    Value(Value),
+}
+
+/// The value of `Records` / `items`: streamed when it is an array, kept
+/// as a value otherwise (then the object is an ordinary record).
+struct List<'a> {
+    sink: &'a mut dyn Sink,
+    newlines: &'a Rc<Cell<u64>>,
+    label: &'static str,
+    container: Container,
+}
+
+impl<'de> DeserializeSeed<'de> for List<'_> {
+    type Value = Listed;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Listed, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for List<'_> {
+    type Value = Listed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Listed, A::Error> {
+        stream_elements(seq, self.sink, self.newlines, self.label, self.container)?;
+        Ok(Listed::Streamed)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Listed, A::Error> {
+        Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Listed::Value)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Listed, E> {
+        Ok(Listed::Value(Value::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Listed, E> {
+        Ok(Listed::Value(Value::from(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Listed, E> {
+        Ok(Listed::Value(Value::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Listed, E> {
+        Ok(Listed::Value(Value::from(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Listed, E> {
+        Ok(Listed::Value(Value::from(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Listed, E> {
+        Ok(Listed::Value(Value::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Collect {
+        records: Vec<(String, Value, Container)>,
+        invalid: Vec<(u64, u64, String)>,
+    }
+
+    impl Sink for Collect {
+        fn record(&mut self, value: Value, at: Position, container: Container) {
+            self.records.push((at.to_string(), value, container));
+        }
+        fn invalid(&mut self, start: u64, line: u64, message: String) {
+            self.invalid.push((start, line, message));
+        }
+        fn io_error(&mut self, line: u64, error: &io::Error) {
+            self.invalid.push((line, line, error.to_string()));
+        }
+    }
+
+    fn read(text: &str) -> Collect {
+        let mut sink = Collect::default();
+        read_records(text.as_bytes(), &mut sink);
+        sink
+    }
+
+    fn positions(c: &Collect) -> Vec<&str> {
+        c.records.iter().map(|(p, _, _)| p.as_str()).collect()
+    }
+
+    #[test]
+    fn json_lines_and_concatenated_values() {
+        let c = read("{\"a\":1}\n\n{\"a\":2}{\"a\":3}\r\n  {\"a\":4}\n");
+        assert_eq!(positions(&c), ["1", "3", "3", "4"]);
+        assert!(c.invalid.is_empty());
+    }
+
+    #[test]
+    fn arrays_records_and_event_lists_are_streamed() {
+        let c = read("[\n  {\"a\": 1},\n  {\n    \"a\": 2\n  }\n]\n");
+        assert_eq!(positions(&c), ["2 ([0])", "3 ([1])"]);
+        let c = read("{\"Records\":[{\"eventName\":\"A\"},{\"eventName\":\"B\"}]}");
+        assert_eq!(positions(&c), ["1 (Records[0])", "1 (Records[1])"]);
+        assert!(
+            c.records
+                .iter()
+                .all(|(_, _, k)| *k == Container::CloudTrailRecords)
+        );
+        let c = read(
+            "{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[\n{\"verb\":\"get\"},\n{\"verb\":\"list\"}]}",
+        );
+        assert_eq!(positions(&c), ["2 (items[0])", "3 (items[1])"]);
+        assert!(
+            c.records
+                .iter()
+                .all(|(_, _, k)| *k == Container::AuditEventList)
+        );
+        // `items` in an ordinary object is not streamed.
+        let c = read("{\"items\":[1,2],\"kind\":\"List\"}");
+        assert_eq!(positions(&c), ["1"]);
+    }
+
+    #[test]
+    fn a_bad_line_is_reported_and_reading_goes_on() {
+        let c = read(
+            "{\"a\":1}\n{\"a\" 2}\n{\"a\":3}\n\"x\n{\"a\":5}\n{\"a\":\n{\"a\":7}\n{\"a\":8}\n{\"a\":9}",
+        );
+        assert_eq!(positions(&c), ["1", "3", "5", "9"]);
+        let spans: Vec<(u64, u64)> = c.invalid.iter().map(|(s, l, _)| (*s, *l)).collect();
+        // Line 2 is bad on its own line; line 4 breaks on its newline (a raw
+        // control character in a string); line 6 is truncated, so its value
+        // swallows line 7 and the error only shows on line 8, which is
+        // skipped too: all reported as lines 6..8.
+        assert_eq!(spans, [(2, 2), (4, 4), (6, 8)]);
+        assert!(!c.invalid[0].2.contains(" at line "), "{}", c.invalid[0].2);
+    }
+
+    #[test]
+    fn long_lines_are_streamed_the_same() {
+        let records: Vec<String> = (0..200)
+            .map(|i| format!("{{\"eventName\":\"E{i}\",\"pad\":\"{}\"}}", "x".repeat(i)))
+            .collect();
+        let text = format!(
+            "{{\"Records\":[{}]}}\n{{\"a\":1}}\n[{{\"b\":2}},\n{{\"b\":3}}]\n",
+            records.join(",")
+        );
+        let mut whole = Collect::default();
+        read_records_with(text.as_bytes(), &mut whole, MAX_LINE);
+        for max_line in [0, 100, 5_000, 20_000] {
+            let mut streamed = Collect::default();
+            read_records_with(text.as_bytes(), &mut streamed, max_line);
+            assert_eq!(streamed.records, whole.records, "max_line {max_line}");
+            assert!(streamed.invalid.is_empty());
+        }
+        assert_eq!(whole.records.len(), 203);
+        assert_eq!(positions(&whole)[199], "1 (Records[199])");
+        assert_eq!(&positions(&whole)[200..], ["2", "3 ([0])", "4 ([1])"]);
+    }
+
+    #[test]
+    fn one_value_per_line_is_recognised() {
+        for yes in [
+            "{}",
+            "[]",
+            "{\"a\":[1,{\"b\":\"}\\\"{\"}]}  \r",
+            "[{\"a\":1},{\"b\":2}]",
+        ] {
+            assert!(one_value(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            "{",
+            "{\"a\":1} {\"b\":2}",
+            "{}x",
+            "}{",
+            "{\"a\":\"}",
+            "[1]]",
+        ] {
+            assert!(!one_value(no.as_bytes()), "{no}");
+        }
+    }
+
+    #[test]
+    fn truncated_end_is_reported_once() {
+        let c = read("[{\"a\":1},\n{\"a\":");
+        assert_eq!(positions(&c), ["1 ([0])"]);
+        assert_eq!(c.invalid.len(), 1);
+        assert!(c.invalid[0].2.contains("EOF"), "{:?}", c.invalid);
+    }
+}
