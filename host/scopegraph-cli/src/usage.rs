@@ -140,5 +140,18 @@ pub(crate) fn credit(
             .filter(|p| used.contains(&fold(p)))
             .cloned()
             .collect();
+        let credited: BTreeSet<String> = candidate
+            .usage
+            .used_permissions
+            .iter()
+            .map(|p| fold(p))
+            .collect();
+        let resources: BTreeSet<&String> = observed
+            .permissions
+            .iter()
+            .filter(|(p, _)| credited.contains(&fold(p)))
+            .flat_map(|(_, u)| &u.resources)
+            .collect();
+        candidate.usage.used_resources = resources.into_iter().cloned().collect();
     }
 }

@@ -116,6 +116,7 @@ pub(crate) fn candidate_in(c: &m::Candidate) -> w::Candidate {
             window_days: c.usage.window_days,
             used_permissions: c.usage.used_permissions.clone(),
             unjustified_permissions: c.usage.unjustified_permissions.clone(),
+            used_resources: c.usage.used_resources.clone(),
         },
         evidence: c.evidence.iter().map(evidence_in).collect(),
     }

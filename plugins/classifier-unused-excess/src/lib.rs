@@ -6,8 +6,13 @@
 //! unused on thin evidence: below `min-observed-days` (default 7) of
 //! observation the verdict is `insufficient-observation`.
 
+mod policy;
+
+pub use policy::{generalise, identity_policy};
+
 use scopegraph_sdk::{
-    Candidate, Category, Classifier, Cloud, EvidenceRef, PluginError, Reduction, Status, Verdict,
+    Artifact, Candidate, Category, Classifier, Cloud, EvidenceRef, PluginError, Reduction, Status,
+    Verdict,
 };
 use std::collections::HashSet;
 
@@ -95,12 +100,44 @@ pub fn judge(candidate: &Candidate, min_observed_days: u32) -> Option<Verdict> {
                 unused.len(),
                 candidate.grant.source
             ),
-            artifacts: Vec::new(),
+            artifacts: artifacts(candidate),
         }),
         permissions: unused,
         evidence,
         misroute: misroute.into(),
     })
+}
+
+/// The replacement policy for an AWS grant the agent owns: the observed
+/// actions on the observed resources (or on the grant's own resources when
+/// the logs name none). Nothing when nothing was used: the fix is to remove
+/// the grant, and an empty policy is not a valid document.
+fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
+    if candidate.cloud != Cloud::Aws
+        || !candidate.grant.owned
+        || candidate.usage.used_permissions.is_empty()
+    {
+        return Vec::new();
+    }
+    let mut parts = candidate.agent.split('/');
+    let (Some(cluster), Some(namespace), Some(kind), Some(name)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Vec::new();
+    };
+    let resources = if candidate.usage.used_resources.is_empty() {
+        candidate.resources.clone()
+    } else {
+        generalise(&candidate.usage.used_resources)
+    };
+    let short: String = candidate.id.chars().take(8).collect();
+    vec![Artifact {
+        path: format!(
+            "unused-excess/{cluster}/{namespace}/{}-{name}/aws-policy-{short}.json",
+            kind.to_ascii_lowercase()
+        ),
+        content: identity_policy(&candidate.usage.used_permissions, &resources),
+    }]
 }
 
 /// Granted permissions with no observed use. AWS action names are
@@ -164,6 +201,74 @@ mod tests {
         assert_eq!(verdict.permissions, vec!["s3:PutObject", "s3:DeleteObject"]);
         assert_eq!(verdict.status, Status::Open);
         assert!(verdict.contributing.is_empty());
+    }
+
+    #[test]
+    fn owned_aws_grant_gets_a_replacement_policy_of_observed_use() {
+        let mut c = candidate(
+            &[
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:ListBucket",
+                "s3:DeleteObject",
+            ],
+            &["s3:GetObject", "s3:ListBucket"],
+            14,
+        );
+        c.id = "abcdef0123456789".into();
+        c.usage.used_resources = vec![
+            "arn:aws:s3:::acme-reports".into(),
+            "arn:aws:s3:::acme-reports/q3/revenue.pdf".into(),
+            "arn:aws:s3:::acme-reports/q3/costs/march.csv".into(),
+        ];
+        let verdict = judge(&c, 7).expect("a verdict");
+        let artifacts = verdict.reduction.expect("a reduction").artifacts;
+        assert_eq!(artifacts.len(), 1);
+        assert_eq!(
+            artifacts[0].path,
+            "unused-excess/prod/analytics/deployment-report-agent/aws-policy-abcdef01.json"
+        );
+        let policy: serde_json::Value =
+            serde_json::from_str(&artifacts[0].content).expect("valid JSON");
+        assert_eq!(
+            policy,
+            serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "ObservedUse",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:ListBucket"],
+                    "Resource": ["arn:aws:s3:::acme-reports", "arn:aws:s3:::acme-reports/q3/*"],
+                }]
+            })
+        );
+        // Inherited grants are not scoped down here (the fix is upstream), nor unused ones.
+        c.grant.owned = false;
+        assert!(
+            judge(&c, 7)
+                .unwrap()
+                .reduction
+                .unwrap()
+                .artifacts
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn generalise_keeps_buckets_and_folds_keys_to_their_common_directory() {
+        let arns = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            generalise(&arns(&["arn:aws:s3:::b/a/x", "arn:aws:s3:::b/a/y/z"])),
+            arns(&["arn:aws:s3:::b/a/*"])
+        );
+        assert_eq!(
+            generalise(&arns(&["arn:aws:s3:::b/x", "arn:aws:s3:::b/a/y"])),
+            arns(&["arn:aws:s3:::b/*"])
+        );
+        assert_eq!(
+            generalise(&arns(&["arn:aws:dynamodb:eu-west-1:1:table/t"])),
+            arns(&["arn:aws:dynamodb:eu-west-1:1:table/t"])
+        );
     }
 
     #[test]

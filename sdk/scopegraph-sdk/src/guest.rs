@@ -233,6 +233,7 @@ impl From<w::Candidate> for m::Candidate {
                 window_days: c.usage.window_days,
                 used_permissions: c.usage.used_permissions,
                 unjustified_permissions: c.usage.unjustified_permissions,
+                used_resources: c.usage.used_resources,
             },
             evidence: conv(c.evidence),
         }

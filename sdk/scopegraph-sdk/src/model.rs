@@ -140,6 +140,8 @@ pub struct Usage {
     pub window_days: u32,
     pub used_permissions: Vec<String>,
     pub unjustified_permissions: Vec<String>,
+    /// Resources the used permissions were exercised on, as far as the logs name them.
+    pub used_resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
