@@ -3,9 +3,11 @@
 
 use scopegraph_core::graph::{IdentityGraph, attribute};
 use scopegraph_core::scope::Agent;
+use scopegraph_core::whocan::{Query, rule_allows};
 use scopegraph_core::{Candidate, Cloud, Diagnostic};
 use scopegraph_observe::{
-    AzureIdKind, Day, IdentityKey, Ingest, Principal, ServiceAccount, Source, UsageModel,
+    AzureIdKind, Day, IdentityKey, Ingest, ObservedUsage, Principal, ServiceAccount, Source,
+    UsageModel,
 };
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -128,6 +130,10 @@ pub(crate) fn credit(
             continue;
         };
         let observed = model.usage(&key, start, end);
+        if candidate.cloud == Cloud::Kubernetes {
+            credit_kubernetes(candidate, &observed);
+            continue;
+        }
         // AWS action names and Azure operations are case-insensitive.
         let fold = |p: &str| match candidate.cloud {
             Cloud::Aws | Cloud::Azure => p.to_ascii_lowercase(),
@@ -154,4 +160,56 @@ pub(crate) fn credit(
             .collect();
         candidate.usage.used_resources = resources.into_iter().cloned().collect();
     }
+}
+
+/// Kubernetes grants are RBAC rules with wildcards: an observed request
+/// (`pods:get` on `ns/pods/web-0`) is credited to the rule when the RBAC
+/// authorizer would let the rule allow it, and `used_permissions` lists
+/// the concrete requests, so a rule of `*` shows what it was used for.
+fn credit_kubernetes(candidate: &mut Candidate, observed: &ObservedUsage) {
+    let cluster_wide = candidate.resources.iter().any(|r| r.starts_with("*/"));
+    let mut used = BTreeSet::new();
+    let mut resources = BTreeSet::new();
+    for (permission, usage) in &observed.permissions {
+        if let Some((url, verb)) = permission
+            .strip_prefix("nonresource:")
+            .and_then(|rest| rest.rsplit_once(':'))
+        {
+            let allowed = candidate.permissions.iter().any(|p| {
+                p.strip_prefix("nonresource:")
+                    .and_then(|rest| rest.rsplit_once(':'))
+                    .is_some_and(|(u, v)| {
+                        (v == "*" || v == verb)
+                            && (u == url
+                                || u.strip_suffix('*').is_some_and(|pre| url.starts_with(pre)))
+                    })
+            });
+            if allowed {
+                used.insert(permission.clone());
+            }
+            continue;
+        }
+        let targets: Vec<Option<&str>> = if usage.resources.is_empty() {
+            vec![None]
+        } else {
+            usage.resources.iter().map(|r| Some(r.as_str())).collect()
+        };
+        for target in targets {
+            let Some(query) = Query::observed(permission, target) else {
+                continue;
+            };
+            // A request outside any namespace needs a cluster-wide rule.
+            if target.is_some() && query.namespace.is_none() && !cluster_wide {
+                continue;
+            }
+            if rule_allows(&candidate.permissions, &candidate.resources, &query) {
+                used.insert(permission.clone());
+                if let Some(target) = target {
+                    resources.insert(target.to_string());
+                }
+            }
+        }
+    }
+    candidate.usage.used_permissions = used.into_iter().collect();
+    candidate.usage.used_resources = resources.into_iter().collect();
 }

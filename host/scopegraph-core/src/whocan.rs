@@ -225,7 +225,46 @@ fn resource_matches(query: &Query, group: &str, resource: &str, sub: Option<&str
 
 /// Does this one-rule grant allow the query?
 pub fn grant_allows(grant: &Grant, query: &Query) -> bool {
-    let verb_and_resource = grant.permissions.iter().any(|p| {
+    rule_allows(&grant.permissions, &grant.resources, query)
+}
+
+impl Query {
+    /// The request an observed use stands for: a permission
+    /// (`[group/]resource[/sub]:verb`) on a resource
+    /// (`NAMESPACE/[group/]resource[/sub]/NAME`, `*` for none), as the
+    /// usage model spells them. `None` for non-resource URLs.
+    pub fn observed(permission: &str, resource: Option<&str>) -> Option<Query> {
+        let (spelled, verb) = permission.rsplit_once(':')?;
+        if spelled.starts_with("nonresource:") || spelled.contains('*') || verb == "*" {
+            return None;
+        }
+        let (group, resource_type, sub) = split_resource(spelled);
+        let (namespace, name) = match resource.and_then(|r| {
+            let (ns, rest) = r.split_once('/')?;
+            Some((ns, rest.rsplit_once('/')?.1))
+        }) {
+            Some((ns, name)) => (
+                (ns != "*").then(|| ns.to_string()),
+                (name != "*").then(|| name.to_string()),
+            ),
+            None => (None, None),
+        };
+        Some(Query {
+            verb: verb.to_string(),
+            resource: resource_type.to_string(),
+            group: Some(group.to_string()),
+            subresource: sub.map(str::to_string),
+            name,
+            namespace,
+            cluster: None,
+        })
+    }
+}
+
+/// Do these permissions on these resources (one RBAC rule, spelled as a
+/// grant) allow the query?
+pub fn rule_allows(permissions: &[String], resources: &[String], query: &Query) -> bool {
+    let verb_and_resource = permissions.iter().any(|p| {
         let Some((spelled, verb)) = p.rsplit_once(':') else {
             return false;
         };
@@ -238,7 +277,7 @@ pub fn grant_allows(grant: &Grant, query: &Query) -> bool {
     if !verb_and_resource {
         return false;
     }
-    grant.resources.iter().any(|r| {
+    resources.iter().any(|r| {
         let Some((scope, rest)) = r.split_once('/') else {
             return false;
         };

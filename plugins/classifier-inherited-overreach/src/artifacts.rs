@@ -4,49 +4,17 @@
 //! the agent's namespace, so category 1 can trim it later), and a plan for
 //! the upstream binding that has to be removed or narrowed.
 
+use scopegraph_sdk::spelling::{AgentId, kube_type, yaml_str as q};
 use scopegraph_sdk::{Artifact, Candidate, Cloud};
 use std::collections::BTreeMap;
-
-/// The dot-less built-in API groups (see the findings schema's spelling).
-const DOTLESS_GROUPS: &[&str] = &["apps", "batch", "policy", "autoscaling", "extensions", "*"];
-
-/// `CLUSTER/NAMESPACE/KIND/NAME`.
-struct AgentId<'a> {
-    cluster: &'a str,
-    namespace: &'a str,
-    kind: &'a str,
-    name: &'a str,
-}
-
-fn parse_agent(agent: &str) -> Option<AgentId<'_>> {
-    let mut parts = agent.split('/');
-    let id = AgentId {
-        cluster: parts.next()?,
-        namespace: parts.next()?,
-        kind: parts.next()?,
-        name: parts.next()?,
-    };
-    parts.next().is_none().then_some(id)
-}
-
-/// Quote a YAML scalar (double-quoted style is valid for any string).
-fn q(value: &str) -> String {
-    format!("{value:?}")
-}
 
 /// The artifacts for one inherited grant; empty when the agent id is not a
 /// Kubernetes workload id.
 pub fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
-    let Some(agent) = parse_agent(&candidate.agent) else {
+    let Some(agent) = AgentId::parse(&candidate.agent) else {
         return Vec::new();
     };
-    let dir = format!(
-        "inherited-overreach/{}/{}/{}-{}",
-        agent.cluster,
-        agent.namespace,
-        agent.kind.to_ascii_lowercase(),
-        agent.name
-    );
+    let dir = format!("inherited-overreach/{}", agent.artifact_dir());
     let mut out = Vec::new();
     let current_sa = candidate
         .chain
@@ -112,16 +80,6 @@ fn workload_patch(kind: &str, name: &str) -> Option<String> {
     })
 }
 
-/// `[group/]resource[/sub]` -> (group, resource with subresource).
-fn split_permission_resource(spelled: &str) -> (String, String) {
-    match spelled.split_once('/') {
-        Some((first, rest)) if first.contains('.') || DOTLESS_GROUPS.contains(&first) => {
-            (first.to_string(), rest.to_string())
-        }
-        _ => (String::new(), spelled.to_string()),
-    }
-}
-
 /// A Role + RoleBinding giving the dedicated ServiceAccount the inherited
 /// grant's rules inside the agent's namespace only.
 fn carried_role(
@@ -138,7 +96,8 @@ fn carried_role(
         if spelled.starts_with("nonresource:") {
             continue;
         }
-        let key = split_permission_resource(spelled);
+        let (group, resource) = kube_type(spelled);
+        let key = (group.to_string(), resource.to_string());
         let verbs = rules.entry(key).or_default();
         if !verbs.iter().any(|v| v == verb) {
             verbs.push(verb.to_string());
@@ -157,8 +116,11 @@ fn carried_role(
             continue;
         };
         if name != "*" {
-            let (_, res) = split_permission_resource(spelled);
-            names.entry(res).or_default().push(name.to_string());
+            let (_, res) = kube_type(spelled);
+            names
+                .entry(res.to_string())
+                .or_default()
+                .push(name.to_string());
         }
     }
     let role_name = format!("{}-carried-{}", agent.name, short_id(&candidate.id));

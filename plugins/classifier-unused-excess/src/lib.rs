@@ -6,10 +6,12 @@
 //! unused on thin evidence: below `min-observed-days` (default 7) of
 //! observation the verdict is `insufficient-observation`.
 
+mod kubernetes;
 mod policy;
 
 pub use policy::{generalise, identity_policy};
 
+use scopegraph_sdk::spelling::{AgentId, kube_allows};
 use scopegraph_sdk::{
     Artifact, Candidate, Category, Classifier, Cloud, EvidenceRef, PluginError, Reduction, Status,
     Verdict,
@@ -108,41 +110,66 @@ pub fn judge(candidate: &Candidate, min_observed_days: u32) -> Option<Verdict> {
     })
 }
 
-/// The replacement policy for an AWS grant the agent owns: the observed
-/// actions on the observed resources (or on the grant's own resources when
-/// the logs name none). Nothing when nothing was used: the fix is to remove
-/// the grant, and an empty policy is not a valid document.
+/// What replaces a grant the agent owns: the observed use, in the grant's
+/// own language. Nothing for inherited grants (the fix is upstream) or
+/// when nothing was used (the fix is to remove the grant, and an empty
+/// policy is not a valid document).
 fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
-    if candidate.cloud != Cloud::Aws
-        || !candidate.grant.owned
-        || candidate.usage.used_permissions.is_empty()
-    {
+    if !candidate.grant.owned || candidate.usage.used_permissions.is_empty() {
         return Vec::new();
     }
-    let mut parts = candidate.agent.split('/');
-    let (Some(cluster), Some(namespace), Some(kind), Some(name)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let Some(agent) = AgentId::parse(&candidate.agent) else {
         return Vec::new();
     };
+    let short: String = candidate.id.chars().take(8).collect();
+    match candidate.cloud {
+        Cloud::Aws => vec![aws_policy(candidate, &agent, &short)],
+        Cloud::Kubernetes => kubernetes::replacement_rbac(candidate, &agent, &short)
+            .into_iter()
+            .collect(),
+        Cloud::Gcp | Cloud::Azure => Vec::new(),
+    }
+}
+
+/// The replacement identity policy for an AWS grant: the observed actions
+/// on the observed resources (or on the grant's own resources when the
+/// logs name none).
+fn aws_policy(candidate: &Candidate, agent: &AgentId<'_>, short: &str) -> Artifact {
     let resources = if candidate.usage.used_resources.is_empty() {
         candidate.resources.clone()
     } else {
         generalise(&candidate.usage.used_resources)
     };
-    let short: String = candidate.id.chars().take(8).collect();
-    vec![Artifact {
+    Artifact {
         path: format!(
-            "unused-excess/{cluster}/{namespace}/{}-{name}/aws-policy-{short}.json",
-            kind.to_ascii_lowercase()
+            "unused-excess/{}/aws-policy-{short}.json",
+            agent.artifact_dir()
         ),
         content: identity_policy(&candidate.usage.used_permissions, &resources),
-    }]
+    }
 }
 
 /// Granted permissions with no observed use. AWS action names are
-/// case-insensitive; the other systems' are not.
+/// case-insensitive; the other systems' are not. A Kubernetes rule is used
+/// when it allows an observed request; one with a wildcard always grants
+/// more than was observed (every type, verb or subresource, including ones
+/// added later), so it is always excess.
 pub fn unused_permissions(candidate: &Candidate) -> Vec<String> {
+    if candidate.cloud == Cloud::Kubernetes {
+        return candidate
+            .permissions
+            .iter()
+            .filter(|granted| {
+                granted.contains('*')
+                    || !candidate
+                        .usage
+                        .used_permissions
+                        .iter()
+                        .any(|used| kube_allows(granted, used))
+            })
+            .cloned()
+            .collect();
+    }
     let fold = |p: &str| {
         if candidate.cloud == Cloud::Aws {
             p.to_ascii_lowercase()
@@ -252,6 +279,139 @@ mod tests {
                 .artifacts
                 .is_empty()
         );
+    }
+
+    /// A Kubernetes grant as the provider spells it: a RoleBinding of the
+    /// `edit`-like ClusterRole to the agent's own ServiceAccount.
+    fn kubernetes_candidate(used: &[&str], used_resources: &[&str]) -> Candidate {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Candidate {
+            id: "0123456789abcdef".into(),
+            agent: "prod/agents/Deployment/planner".into(),
+            cloud: Cloud::Kubernetes,
+            principal: "system:serviceaccount:agents:planner".into(),
+            permissions: strings(&[
+                "pods:get",
+                "pods:list",
+                "pods:delete",
+                "pods/log:get",
+                "apps/deployments:get",
+                "apps/deployments:patch",
+                "*/*:watch",
+            ]),
+            resources: strings(&["agents/pods/*", "agents/apps/deployments/*", "agents/*/*/*"]),
+            grant: GrantContext {
+                source: "RoleBinding agents/planner -> ClusterRole planner".into(),
+                owned: true,
+                ..Default::default()
+            },
+            usage: Usage {
+                observed_days: 14,
+                window_days: 14,
+                used_permissions: strings(used),
+                used_resources: strings(used_resources),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn kubernetes_wildcard_rules_are_always_excess_and_concrete_ones_when_unused() {
+        let c = kubernetes_candidate(
+            &["pods:get", "pods/log:get", "apps/deployments:watch"],
+            &["agents/pods/web-0", "agents/apps/deployments/web"],
+        );
+        let verdict = judge(&c, 7).expect("a verdict");
+        assert_eq!(
+            verdict.permissions,
+            vec![
+                "pods:list",
+                "pods:delete",
+                "apps/deployments:get",
+                "apps/deployments:patch",
+                "*/*:watch"
+            ]
+        );
+    }
+
+    #[test]
+    fn owned_kubernetes_grant_gets_rbac_of_the_observed_requests() {
+        let c = kubernetes_candidate(
+            &[
+                "pods:get",
+                "pods:list",
+                "pods/log:get",
+                "apps/deployments:patch",
+            ],
+            &[
+                "agents/pods/web-0",
+                "agents/pods/*",
+                "agents/pods/log/web-0",
+                "agents/apps/deployments/web",
+            ],
+        );
+        let verdict = judge(&c, 7).expect("a verdict");
+        let artifacts = verdict.reduction.expect("a reduction").artifacts;
+        assert_eq!(artifacts.len(), 1);
+        assert_eq!(
+            artifacts[0].path,
+            "unused-excess/prod/agents/deployment-planner/k8s-rbac-01234567.yaml"
+        );
+        let docs: Vec<serde_json::Value> =
+            serde_yaml::Deserializer::from_str(&artifacts[0].content)
+                .map(|d| serde::Deserialize::deserialize(d).expect("YAML document"))
+                .collect();
+        assert_eq!(
+            docs,
+            vec![
+                serde_json::json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "Role",
+                    "metadata": {"name": "planner-observed-01234567", "namespace": "agents"},
+                    "rules": [
+                        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+                        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+                        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"]},
+                    ]
+                }),
+                serde_json::json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "RoleBinding",
+                    "metadata": {"name": "planner-observed-01234567", "namespace": "agents"},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Role",
+                        "name": "planner-observed-01234567"
+                    },
+                    "subjects": [{"kind": "ServiceAccount", "name": "planner", "namespace": "agents"}]
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn cluster_scoped_requests_and_urls_become_a_cluster_role() {
+        let mut c =
+            kubernetes_candidate(&["nodes:list", "nonresource:/metrics:get"], &["*/nodes/*"]);
+        c.permissions = vec!["*:*".into(), "nonresource:*:get".into()];
+        c.resources = vec!["*/*/*".into(), "*".into()];
+        let verdict = judge(&c, 7).expect("a verdict");
+        let content = &verdict.reduction.expect("a reduction").artifacts[0].content;
+        let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(content)
+            .map(|d| serde::Deserialize::deserialize(d).expect("YAML document"))
+            .collect();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0]["kind"], "ClusterRole");
+        assert_eq!(
+            docs[0]["rules"],
+            serde_json::json!([
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]},
+                {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
+            ])
+        );
+        assert_eq!(docs[1]["kind"], "ClusterRoleBinding");
+        assert_eq!(docs[1]["subjects"][0]["name"], "planner");
     }
 
     #[test]

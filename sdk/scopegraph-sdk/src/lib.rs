@@ -37,6 +37,7 @@
 
 pub mod mock;
 mod model;
+pub mod spelling;
 
 pub use model::*;
 
