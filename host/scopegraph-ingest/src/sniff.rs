@@ -45,17 +45,9 @@ pub fn sniff(value: &Value) -> DocumentClass {
         if api_version.starts_with("audit.k8s.io/") {
             return Activity("kubernetes-audit");
         }
-        if api_version.starts_with("spdx.softwarecomposition.kubescape.io/")
-            && matches!(
-                kind,
-                "NetworkNeighborhood"
-                    | "ApplicationProfile"
-                    | "NetworkNeighborhoodList"
-                    | "ApplicationProfileList"
-            )
-        {
-            return Activity("kubescape");
-        }
+        // Kubescape's NetworkNeighborhood / ApplicationProfile / KnownServer
+        // objects are Kubernetes objects too: the Kubernetes provider reads
+        // them beside the workloads they describe.
         return Config("kubernetes");
     }
     if value.get("agents").and_then(Value::as_array).is_some() {

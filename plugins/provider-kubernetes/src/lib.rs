@@ -7,6 +7,9 @@
 //!   controller, with the service account its pods run as;
 //! - [`aggregation`] and [`rbac`] turn roles and bindings into `bound-to`
 //!   edges and grants;
+//! - [`runtime`] grants each workload its network egress and system calls
+//!   when no NetworkPolicy or seccomp profile confines them, and reads what
+//!   Kubescape saw it do;
 //! - [`output`] keeps node ids by convention and unique.
 //!
 //! Documents that are not Kubernetes objects, and kinds this provider does
@@ -17,6 +20,7 @@ pub mod aggregation;
 pub mod objects;
 pub mod output;
 pub mod rbac;
+pub mod runtime;
 pub mod workloads;
 
 use objects::{Body, Object};

@@ -10,6 +10,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// The API group of Kubescape's storage objects.
+pub const KUBESCAPE_GROUP: &str = "spdx.softwarecomposition.kubescape.io";
+
 /// The kinds this provider understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -25,6 +28,13 @@ pub enum Kind {
     ClusterRole,
     RoleBinding,
     ClusterRoleBinding,
+    NetworkPolicy,
+    /// Kubescape's learned network neighbours of a workload.
+    NetworkNeighborhood,
+    /// Kubescape's learned behaviour of a workload (syscalls, execs...).
+    ApplicationProfile,
+    /// Kubescape's names for external address ranges.
+    KnownServer,
 }
 
 impl Kind {
@@ -44,6 +54,10 @@ impl Kind {
             "ClusterRole" => Kind::ClusterRole,
             "RoleBinding" => Kind::RoleBinding,
             "ClusterRoleBinding" => Kind::ClusterRoleBinding,
+            "NetworkPolicy" => Kind::NetworkPolicy,
+            "NetworkNeighborhood" => Kind::NetworkNeighborhood,
+            "ApplicationProfile" => Kind::ApplicationProfile,
+            "KnownServer" => Kind::KnownServer,
             _ => return None,
         };
         let expected: &[&str] = match kind {
@@ -55,6 +69,10 @@ impl Kind {
             Kind::Job | Kind::CronJob => &["batch"],
             Kind::Role | Kind::ClusterRole | Kind::RoleBinding | Kind::ClusterRoleBinding => {
                 &["rbac.authorization.k8s.io"]
+            }
+            Kind::NetworkPolicy => &["networking.k8s.io"],
+            Kind::NetworkNeighborhood | Kind::ApplicationProfile | Kind::KnownServer => {
+                &[KUBESCAPE_GROUP]
             }
         };
         expected.contains(&group).then_some(kind)
@@ -74,11 +92,18 @@ impl Kind {
             Kind::ClusterRole => "ClusterRole",
             Kind::RoleBinding => "RoleBinding",
             Kind::ClusterRoleBinding => "ClusterRoleBinding",
+            Kind::NetworkPolicy => "NetworkPolicy",
+            Kind::NetworkNeighborhood => "NetworkNeighborhood",
+            Kind::ApplicationProfile => "ApplicationProfile",
+            Kind::KnownServer => "KnownServer",
         }
     }
 
     pub fn is_namespaced(self) -> bool {
-        !matches!(self, Kind::ClusterRole | Kind::ClusterRoleBinding)
+        !matches!(
+            self,
+            Kind::ClusterRole | Kind::ClusterRoleBinding | Kind::KnownServer
+        )
     }
 }
 
@@ -161,6 +186,14 @@ pub enum Body {
         role_ref: Option<RoleRef>,
         subjects: Vec<Subject>,
     },
+    NetworkPolicy {
+        pod_selector: LabelSelector,
+        /// Whether the policy restricts egress of the pods it selects.
+        restricts_egress: bool,
+    },
+    /// Observed behaviour, as Kubescape records it.
+    Profile(crate::runtime::Profile),
+    KnownServers(Vec<crate::runtime::KnownServer>),
 }
 
 /// `null` and absent collections mean the same thing to the API server.
@@ -214,6 +247,32 @@ pub struct PodSpec {
     /// Deprecated alias of `serviceAccountName`, still accepted by the API.
     pub service_account: Option<String>,
     pub automount_service_account_token: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub security_context: SecurityContext,
+    #[serde(default, deserialize_with = "nullable")]
+    pub containers: Vec<Container>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityContext {
+    pub seccomp_profile: Option<SeccompProfile>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SeccompProfile {
+    /// `Unconfined`, `RuntimeDefault` or `Localhost`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub security_context: SecurityContext,
 }
 
 impl PodSpec {
@@ -233,6 +292,11 @@ pub struct PodTemplate {
     pub metadata: Meta,
     #[serde(default, deserialize_with = "nullable")]
     pub spec: PodSpec,
+    /// The controller's `spec.selector` (not part of the template itself):
+    /// the stable way to select its pods, unlike template labels that
+    /// change with every release.
+    #[serde(skip)]
+    pub selector: Option<LabelSelector>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -257,16 +321,24 @@ pub struct AggregationRule {
     pub cluster_role_selectors: Vec<LabelSelector>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelector {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub match_labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub match_expressions: Vec<SelectorRequirement>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct SelectorRequirement {
     #[serde(default)]
@@ -315,6 +387,7 @@ struct RawController {
 struct RawControllerSpec {
     template: Option<PodTemplate>,
     job_template: Option<RawJobTemplate>,
+    selector: Option<LabelSelector>,
 }
 
 #[derive(Deserialize)]
@@ -348,6 +421,21 @@ struct RawBinding {
     role_ref: Option<RoleRef>,
     #[serde(default, deserialize_with = "nullable")]
     subjects: Vec<Subject>,
+}
+
+#[derive(Deserialize)]
+struct RawNetworkPolicy {
+    #[serde(default, deserialize_with = "nullable")]
+    spec: RawNetworkPolicySpec,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawNetworkPolicySpec {
+    #[serde(default, deserialize_with = "nullable")]
+    pod_selector: LabelSelector,
+    policy_types: Option<Vec<String>>,
+    egress: Option<Value>,
 }
 
 /// What one document yields.
@@ -525,12 +613,17 @@ fn read_body(kind: Kind, object: &Value, meta: &Meta) -> Result<Body, serde_json
                 template: Some(PodTemplate {
                     metadata: meta.clone(),
                     spec: pod.spec,
+                    selector: None,
                 }),
             }
         }
         Kind::ReplicaSet | Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::Job => {
+            let spec = RawController::deserialize(object)?.spec;
             Body::Workload {
-                template: RawController::deserialize(object)?.spec.template,
+                template: spec.template.map(|mut t| {
+                    t.selector = spec.selector;
+                    t
+                }),
             }
         }
         Kind::CronJob => {
@@ -557,6 +650,23 @@ fn read_body(kind: Kind, object: &Value, meta: &Meta) -> Result<Body, serde_json
                 subjects: binding.subjects,
             }
         }
+        Kind::NetworkPolicy => {
+            let spec = RawNetworkPolicy::deserialize(object)?.spec;
+            // Without `policyTypes`, a policy restricts egress when it has
+            // an `egress` section (even an empty one: deny all).
+            let restricts_egress = match &spec.policy_types {
+                Some(types) => types.iter().any(|t| t == "Egress"),
+                None => spec.egress.is_some(),
+            };
+            Body::NetworkPolicy {
+                pod_selector: spec.pod_selector,
+                restricts_egress,
+            }
+        }
+        Kind::NetworkNeighborhood | Kind::ApplicationProfile => {
+            Body::Profile(crate::runtime::Profile::read(kind, object, meta)?)
+        }
+        Kind::KnownServer => Body::KnownServers(crate::runtime::KnownServer::read(object)?),
     })
 }
 

@@ -8,6 +8,7 @@
 
 use crate::objects::{Body, Kind, Object, PodTemplate};
 use crate::output::{Output, namespaced_id};
+use crate::runtime;
 use scopegraph_sdk::{Cloud, Level, Node};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -198,11 +199,15 @@ pub fn resolve(objects: &[Object], out: &mut Output) {
             _ => None,
         })
         .collect();
+    let runtime = runtime::Context::new(objects);
     for ((cluster, namespace, kind, name), workload) in &workloads {
-        emit(cluster, namespace, kind, name, workload, &automount, out);
+        emit(
+            cluster, namespace, kind, name, workload, &automount, &runtime, out,
+        );
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn emit(
     cluster: &str,
     namespace: &str,
@@ -210,6 +215,7 @@ fn emit(
     name: &str,
     workload: &Workload,
     automount: &HashMap<(&str, &str, &str), Option<bool>>,
+    runtime: &runtime::Context<'_>,
     out: &mut Output,
 ) {
     let Some(source) = workload.by_authority().next() else {
@@ -256,6 +262,9 @@ fn emit(
     attributes.push(("pods".into(), workload.pods().count().to_string()));
     attributes.push(("present".into(), workload.top.is_some().to_string()));
     attributes.extend(labels(workload).map(|(k, v)| (format!("label:{k}"), v.clone())));
+    attributes.extend(runtime::observed_attributes(
+        runtime, cluster, namespace, kind, name,
+    ));
 
     let controllers = workload
         .members
@@ -272,6 +281,9 @@ fn emit(
         o.origin
             .evidence("document", format!("{} of {display}", o.display()))
     }));
+    runtime::grants(
+        runtime, cluster, namespace, kind, name, template, &evidence, out,
+    );
     out.node(Node {
         id: id.clone(),
         kind: "workload".into(),
