@@ -112,6 +112,13 @@ pub(crate) fn credit(
             .service_account
             .as_deref()
             .and_then(ServiceAccount::from_username);
+        let workload = graph.node(agent.node).map(|n| &n.node);
+        if let Some(kind) = RuntimeGrant::of(candidate) {
+            if let Some(workload) = workload {
+                credit_runtime(candidate, kind, workload);
+            }
+            continue;
+        }
         // Days the workload existed and its logs were present.
         let created = graph
             .node(agent.node)
@@ -212,4 +219,68 @@ fn credit_kubernetes(candidate: &mut Candidate, observed: &ObservedUsage) {
     }
     candidate.usage.used_permissions = used.into_iter().collect();
     candidate.usage.used_resources = resources.into_iter().collect();
+}
+
+/// The run-time grants the Kubernetes provider gives a profiled workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuntimeGrant {
+    Egress,
+    Syscalls,
+}
+
+impl RuntimeGrant {
+    fn of(candidate: &Candidate) -> Option<RuntimeGrant> {
+        if candidate.cloud != Cloud::Kubernetes {
+            return None;
+        }
+        match candidate.permissions.first().map(String::as_str) {
+            Some("egress:connect") if candidate.permissions.len() == 1 => {
+                Some(RuntimeGrant::Egress)
+            }
+            Some(p) if p.starts_with("syscall:") => Some(RuntimeGrant::Syscalls),
+            _ => None,
+        }
+    }
+}
+
+/// Run-time behaviour is observed by Kubescape, not logged per day: a
+/// profile Kubescape finished learning counts as the whole window, an
+/// unfinished one (it missed the containers' start-up) as none.
+fn credit_runtime(candidate: &mut Candidate, kind: RuntimeGrant, workload: &scopegraph_core::Node) {
+    let (status, observed) = match kind {
+        RuntimeGrant::Egress => ("observed:egress-profile", "observed:egress"),
+        RuntimeGrant::Syscalls => ("observed:syscall-profile", "observed:syscalls"),
+    };
+    let complete = attribute(workload, status) == Some("complete");
+    candidate.usage.observed_days = if complete {
+        candidate.usage.window_days
+    } else {
+        0
+    };
+    let observed = attribute(workload, observed).unwrap_or_default();
+    match kind {
+        RuntimeGrant::Egress => {
+            candidate.usage.used_resources = observed
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect();
+            if !candidate.usage.used_resources.is_empty() {
+                candidate.usage.used_permissions = vec!["egress:connect".into()];
+            }
+        }
+        RuntimeGrant::Syscalls => {
+            candidate.usage.used_permissions = observed
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("syscall:{s}"))
+                .collect();
+            candidate.usage.used_resources = attribute(workload, "observed:architectures")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+        }
+    }
 }

@@ -39,8 +39,7 @@ pub fn sniff(value: &Value) -> DocumentClass {
     if !value.is_object() {
         return Unknown;
     }
-    if let (Some(api_version), Some(kind)) =
-        (str_field(value, "apiVersion"), str_field(value, "kind"))
+    if let (Some(api_version), Some(_)) = (str_field(value, "apiVersion"), str_field(value, "kind"))
     {
         if api_version.starts_with("audit.k8s.io/") {
             return Activity("kubernetes-audit");

@@ -8,6 +8,7 @@
 
 mod kubernetes;
 mod policy;
+mod runtime;
 
 pub use policy::{generalise, identity_policy};
 
@@ -89,19 +90,10 @@ pub fn judge(candidate: &Candidate, min_observed_days: u32) -> Option<Verdict> {
         category: Some(Category::UnusedExcess),
         contributing,
         status: Status::Open,
-        rationale: format!(
-            "{} granted permission(s) never exercised by any pod of {} in {} observed days",
-            unused.len(),
-            candidate.agent,
-            usage.observed_days
-        ),
+        rationale: rationale(candidate, &unused),
         reduction: Some(Reduction {
             kind: "scope-down".into(),
-            summary: format!(
-                "remove {} unused permission(s) from {}",
-                unused.len(),
-                candidate.grant.source
-            ),
+            summary: summary(candidate, &unused),
             artifacts: artifacts(candidate),
         }),
         permissions: unused,
@@ -110,18 +102,70 @@ pub fn judge(candidate: &Candidate, min_observed_days: u32) -> Option<Verdict> {
     })
 }
 
+fn rationale(candidate: &Candidate, unused: &[String]) -> String {
+    let days = candidate.usage.observed_days;
+    if runtime::is_open_egress(candidate) {
+        return format!(
+            "egress to every destination is allowed; Kubescape's completed profile of {} shows {} egress rule(s) cover what its pods connected to",
+            candidate.agent,
+            candidate.usage.used_resources.len()
+        );
+    }
+    if runtime::is_syscalls(candidate) {
+        return format!(
+            "{} of {} system calls an unconfined container may make were never made by {} (Kubescape's completed profile)",
+            unused.len(),
+            candidate.permissions.len(),
+            candidate.agent
+        );
+    }
+    format!(
+        "{} granted permission(s) never exercised by any pod of {} in {days} observed days",
+        unused.len(),
+        candidate.agent,
+    )
+}
+
+fn summary(candidate: &Candidate, unused: &[String]) -> String {
+    if runtime::is_open_egress(candidate) {
+        return "apply the NetworkPolicy allowing only the observed egress".into();
+    }
+    if runtime::is_syscalls(candidate) {
+        return "install the seccomp profile of the observed system calls on the nodes \
+                (kubelet's seccomp directory, e.g. /var/lib/kubelet/seccomp/) and set \
+                securityContext.seccompProfile {type: Localhost, localhostProfile: <file>} on the pod"
+            .into();
+    }
+    format!(
+        "remove {} unused permission(s) from {}",
+        unused.len(),
+        candidate.grant.source
+    )
+}
+
 /// What replaces a grant the agent owns: the observed use, in the grant's
 /// own language. Nothing for inherited grants (the fix is upstream) or
 /// when nothing was used (the fix is to remove the grant, and an empty
 /// policy is not a valid document).
 fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
-    if !candidate.grant.owned || candidate.usage.used_permissions.is_empty() {
-        return Vec::new();
-    }
     let Some(agent) = AgentId::parse(&candidate.agent) else {
         return Vec::new();
     };
     let short: String = candidate.id.chars().take(8).collect();
+    // Observing no egress at all is a result too: deny it all.
+    if runtime::is_open_egress(candidate) {
+        return runtime::network_policy(candidate, &agent, &short)
+            .into_iter()
+            .collect();
+    }
+    if !candidate.grant.owned || candidate.usage.used_permissions.is_empty() {
+        return Vec::new();
+    }
+    if runtime::is_syscalls(candidate) {
+        return runtime::seccomp_profile(candidate, &agent, &short)
+            .into_iter()
+            .collect();
+    }
     match candidate.cloud {
         Cloud::Aws => vec![aws_policy(candidate, &agent, &short)],
         Cloud::Kubernetes => kubernetes::replacement_rbac(candidate, &agent, &short)
@@ -155,7 +199,11 @@ fn aws_policy(candidate: &Candidate, agent: &AgentId<'_>, short: &str) -> Artifa
 /// more than was observed (every type, verb or subresource, including ones
 /// added later), so it is always excess.
 pub fn unused_permissions(candidate: &Candidate) -> Vec<String> {
-    if candidate.cloud == Cloud::Kubernetes {
+    // Egress to every address is more than any workload uses.
+    if runtime::is_open_egress(candidate) {
+        return candidate.permissions.clone();
+    }
+    if candidate.cloud == Cloud::Kubernetes && !runtime::is_syscalls(candidate) {
         return candidate
             .permissions
             .iter()

@@ -20,7 +20,7 @@ fn json_string(value: &str) -> String {
     out
 }
 
-fn json_list(items: &[String], indent: &str) -> String {
+pub(crate) fn json_list(items: &[String], indent: &str) -> String {
     let body: Vec<String> = items
         .iter()
         .map(|i| format!("{indent}  {}", json_string(i)))

@@ -96,7 +96,10 @@ fn observed_egress_is_what_kubescapes_own_generator_allows() {
 fn observed_syscalls_and_architectures_land_on_the_workload() {
     let out = resolve(&[]);
     let node = workload(&out);
-    assert_eq!(attribute(node, "observed:syscall-profile"), Some("complete"));
+    assert_eq!(
+        attribute(node, "observed:syscall-profile"),
+        Some("complete")
+    );
     assert_eq!(attribute(node, "observed:architectures"), Some("amd64"));
     let syscalls = attribute(node, "observed:syscalls").unwrap();
     assert_eq!(syscalls.split(',').count(), 49);
@@ -135,7 +138,9 @@ fn unrestricted_egress_and_unconfined_syscalls_are_grants_of_the_workload() {
     );
     assert!(syscalls.permissions.contains(&"syscall:ptrace".to_string()));
     assert!(
-        syscalls.source.contains("container operator has no seccompProfile"),
+        syscalls
+            .source
+            .contains("container operator has no seccompProfile"),
         "{}",
         syscalls.source
     );

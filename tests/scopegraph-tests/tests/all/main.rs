@@ -9,5 +9,7 @@
 
 mod audit;
 mod cache;
+mod observed;
 mod sandbox;
 mod sdk;
+mod validate;
