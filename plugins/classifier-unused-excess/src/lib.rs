@@ -5,10 +5,46 @@
 //! workload, so restarts and rollouts do not reset it. Nothing is called
 //! unused on thin evidence: below `min-observed-days` (default 7) of
 //! observation the verdict is `insufficient-observation`.
+//!
+//! For a grant the agent owns (`grant.owned`), with an open verdict and at
+//! least one used permission, the reduction carries files the user applies
+//! unchanged, under `unused-excess/{cluster}/{namespace}/{kind}-{name}/`
+//! (`{short}` is the candidate id's first 8 characters):
+//!
+//! - AWS (`src/policy.rs`): `aws-policy-{short}.json`, the replacement identity
+//!   policy (observed actions on the observed resources, S3 keys folded to
+//!   their common prefix), and `aws-session-policy-{short}.json`, a session
+//!   policy for one task (`aws sts assume-role … --policy file://…`): the
+//!   exact observed resources when that fits AWS's 2,048-character packed
+//!   limit, the folded form otherwise.
+//! - GCP (`src/gcp.rs`): `gcp-role-{short}.yaml`, a custom role of exactly the
+//!   observed permissions for `gcloud iam roles create`, and
+//!   `gcp-rebind-{short}.sh`, which creates it, binds it to the same member
+//!   on the same resource and removes the old role's binding.
+//! - Azure (`src/azure.rs`): `azure-role-{short}.json`, a custom role definition
+//!   of the observed operations in `Actions` or `DataActions` (the plane the
+//!   grant cites) for `az role definition create`, and
+//!   `azure-reassign-{short}.sh`, which creates it, assigns it at the same
+//!   scope and deletes the old assignment.
+//!
+//! Inherited grants get no files (the fix is the upstream binding), nor do
+//! grants with no observed use (the fix is to remove them) or too little
+//! observation. The reduction summary says how the files are applied.
 
+mod azure;
+mod gcp;
+mod place;
 mod policy;
+mod render;
+#[cfg(test)]
+mod testing;
 
-pub use policy::{generalise, identity_policy};
+pub use azure::{Plane, role_name as azure_role_name};
+pub use gcp::{role_id as gcp_role_id, valid_role_id as valid_gcp_role_id};
+pub use place::Place;
+pub use policy::{
+    SESSION_POLICY_MAX_CHARS, generalise, identity_policy, packed_len, session_policy,
+};
 
 use scopegraph_sdk::{
     Artifact, Candidate, Category, Classifier, Cloud, EvidenceRef, PluginError, Reduction, Status,
@@ -93,51 +129,58 @@ pub fn judge(candidate: &Candidate, min_observed_days: u32) -> Option<Verdict> {
             candidate.agent,
             usage.observed_days
         ),
-        reduction: Some(Reduction {
-            kind: "scope-down".into(),
-            summary: format!(
-                "remove {} unused permission(s) from {}",
-                unused.len(),
-                candidate.grant.source
-            ),
-            artifacts: artifacts(candidate),
-        }),
+        reduction: Some(reduction(candidate, unused.len())),
         permissions: unused,
         evidence,
         misroute: misroute.into(),
     })
 }
 
-/// The replacement policy for an AWS grant the agent owns: the observed
-/// actions on the observed resources (or on the grant's own resources when
-/// the logs name none). Nothing when nothing was used: the fix is to remove
-/// the grant, and an empty policy is not a valid document.
+fn reduction(candidate: &Candidate, unused: usize) -> Reduction {
+    let artifacts = artifacts(candidate);
+    let mut summary = format!(
+        "remove {unused} unused permission(s) from {}",
+        candidate.grant.source
+    );
+    if let (false, Some(place)) = (artifacts.is_empty(), Place::of(candidate)) {
+        let how = match candidate.cloud {
+            Cloud::Aws => policy::how_to_apply(candidate, &place),
+            Cloud::Gcp => gcp::how_to_apply(&place),
+            Cloud::Azure => azure::how_to_apply(&place),
+            Cloud::Kubernetes => String::new(),
+        };
+        if !how.is_empty() {
+            summary.push_str("; ");
+            summary.push_str(&how);
+        }
+    }
+    Reduction {
+        kind: "scope-down".into(),
+        summary,
+        artifacts,
+    }
+}
+
+/// What an owned grant with observed use is scoped down to, under
+/// `unused-excess/{cluster}/{namespace}/{kind}-{name}/`: for AWS the
+/// replacement identity policy and a session policy; for GCP a custom role
+/// and the script that rebinds it; for Azure a custom role definition and
+/// the script that reassigns it. Nothing when the grant is inherited (the
+/// fix is upstream) or nothing was used: the fix is to remove the grant,
+/// and an empty policy or role is not a valid document.
 fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
-    if candidate.cloud != Cloud::Aws
-        || !candidate.grant.owned
-        || candidate.usage.used_permissions.is_empty()
-    {
+    if !candidate.grant.owned || candidate.usage.used_permissions.is_empty() {
         return Vec::new();
     }
-    let mut parts = candidate.agent.split('/');
-    let (Some(cluster), Some(namespace), Some(kind), Some(name)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let Some(place) = Place::of(candidate) else {
         return Vec::new();
     };
-    let resources = if candidate.usage.used_resources.is_empty() {
-        candidate.resources.clone()
-    } else {
-        generalise(&candidate.usage.used_resources)
-    };
-    let short: String = candidate.id.chars().take(8).collect();
-    vec![Artifact {
-        path: format!(
-            "unused-excess/{cluster}/{namespace}/{}-{name}/aws-policy-{short}.json",
-            kind.to_ascii_lowercase()
-        ),
-        content: identity_policy(&candidate.usage.used_permissions, &resources),
-    }]
+    match candidate.cloud {
+        Cloud::Aws => policy::artifacts(candidate, &place),
+        Cloud::Gcp => gcp::artifacts(candidate, &place),
+        Cloud::Azure => azure::artifacts(candidate, &place),
+        Cloud::Kubernetes => Vec::new(),
+    }
 }
 
 /// Granted permissions with no observed use. AWS action names are
@@ -223,7 +266,7 @@ mod tests {
         ];
         let verdict = judge(&c, 7).expect("a verdict");
         let artifacts = verdict.reduction.expect("a reduction").artifacts;
-        assert_eq!(artifacts.len(), 1);
+        assert_eq!(artifacts.len(), 2);
         assert_eq!(
             artifacts[0].path,
             "unused-excess/prod/analytics/deployment-report-agent/aws-policy-abcdef01.json"
@@ -309,5 +352,73 @@ mod tests {
             .with_config("min-observed-days", "two weeks")
             .run(|| UnusedExcess::classify(batch));
         assert!(matches!(result, Err(PluginError::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn inherited_or_unused_only_grants_get_no_artifacts_in_any_cloud() {
+        use crate::testing::{evidence, hop, owned};
+        let shapes = [
+            (
+                Cloud::Aws,
+                "arn:aws:iam::111122223333:policy/report-agent-s3",
+                "arn:aws:s3:::acme-reports",
+                "aws:arn:aws:iam::111122223333:role/report-agent",
+                "s3:GetObject",
+            ),
+            (
+                Cloud::Gcp,
+                "//cloudresourcemanager.googleapis.com/projects/acme-data IAM binding roles/bigquery.jobUser",
+                "//cloudresourcemanager.googleapis.com/projects/acme-data",
+                "gcp:serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com",
+                "bigquery.jobs.create",
+            ),
+            (
+                Cloud::Azure,
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/0a1b",
+                "/subscriptions/s/resourceGroups/rg",
+                "azure:b2d3f4a5-2222-4b3c-9d4e-6f7a8b9c0d12",
+                "Microsoft.Storage/storageAccounts/read",
+            ),
+        ];
+        for (cloud, source, resource, holder, used) in shapes {
+            let mut c = owned(
+                cloud,
+                "prod/analytics/Deployment/report-agent",
+                &[used, "x.unused.permission"],
+                &[used],
+            );
+            c.grant.source = source.into();
+            c.resources = vec![resource.into()];
+            c.chain = vec![
+                hop("k8s:prod/analytics/Deployment/report-agent", "workload", ""),
+                hop(holder, "cloud-identity", "via"),
+            ];
+            c.evidence = vec![evidence(
+                "document",
+                "azure-built-in-roles:acdd72a7-3385-48ef-bd42-f606fba81ae7#/permissions/0/actions",
+                "built-in role Reader: actions [*/read]",
+            )];
+            let artifacts = |c: &Candidate| judge(c, 7).unwrap().reduction.unwrap().artifacts;
+            assert_eq!(artifacts(&c).len(), 2, "{cloud:?}: owned with use");
+
+            let mut inherited = c.clone();
+            inherited.grant.owned = false;
+            inherited.grant.mechanisms = vec!["node-fallback".into()];
+            inherited.grant.inherited_from_hop = Some(1);
+            assert!(artifacts(&inherited).is_empty(), "{cloud:?}: inherited");
+            let summary = judge(&inherited, 7).unwrap().reduction.unwrap().summary;
+            assert_eq!(
+                summary,
+                format!("remove 1 unused permission(s) from {source}")
+            );
+
+            let mut unused_only = c.clone();
+            unused_only.usage.used_permissions.clear();
+            assert!(artifacts(&unused_only).is_empty(), "{cloud:?}: unused only");
+
+            let mut thin = c.clone();
+            thin.usage.observed_days = 3;
+            assert_eq!(judge(&thin, 7).unwrap().reduction, None, "{cloud:?}: thin");
+        }
     }
 }
