@@ -261,20 +261,27 @@ mod tests {
     fn session_policy_falls_back_to_the_folded_form_above_2048_packed_characters() {
         let actions = strings(&["s3:GetObject"]);
         let key = |i: usize| format!("arn:aws:s3:::acme-reports/exports/2026/part-{i:04}.parquet");
-        // Each resource adds its length plus quotes and a comma once packed.
-        let fixed = packed_len(&identity_policy(&actions, &[]));
-        let per = key(0).len() + 3;
-        let fits = (SESSION_POLICY_MAX_CHARS - fixed + 1) / per;
-        let observed: Vec<String> = (0..fits).map(key).collect();
+        // Enough objects to come near the limit, the last key padded to
+        // reach it exactly.
+        let mut observed: Vec<String> = (0..32).map(key).collect();
+        let short = SESSION_POLICY_MAX_CHARS - packed_len(&identity_policy(&actions, &observed));
+        assert!(short < 100, "{short}");
+        let last = observed.len() - 1;
+        observed[last] = format!(
+            "arn:aws:s3:::acme-reports/exports/2026/part-{}.parquet",
+            "9".repeat(4 + short)
+        );
         let exact = session_policy(&actions, &observed, &[]);
-        assert!(packed_len(&exact) <= SESSION_POLICY_MAX_CHARS);
+        assert_eq!(packed_len(&exact), SESSION_POLICY_MAX_CHARS);
         let parsed: serde_json::Value = serde_json::from_str(&exact).unwrap();
         assert_eq!(parsed, document(&["s3:GetObject"], &observed));
 
-        let observed: Vec<String> = (0..=fits).map(key).collect();
-        assert!(
-            packed_len(&identity_policy(&actions, &observed)) > SESSION_POLICY_MAX_CHARS,
-            "one more resource crosses the limit"
+        // One character more: the folded form.
+        let at = observed[last].len() - ".parquet".len();
+        observed[last].insert(at, '9');
+        assert_eq!(
+            packed_len(&identity_policy(&actions, &observed)),
+            SESSION_POLICY_MAX_CHARS + 1
         );
         let folded = session_policy(&actions, &observed, &[]);
         let parsed: serde_json::Value = serde_json::from_str(&folded).unwrap();
