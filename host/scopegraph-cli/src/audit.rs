@@ -193,6 +193,9 @@ pub(crate) fn build_report(args: &AuditArgs, runtime: &RuntimeArgs) -> Result<Ru
         &end.to_string(),
     );
 
+    // A binding's grants (one per RBAC rule) go to a rule in one batch, so
+    // it can write one replacement covering all of them.
+    candidates.sort_by(|a, b| (&a.agent, &a.grant.source).cmp(&(&b.agent, &b.grant.source)));
     let mut verdicts = Vec::new();
     for plugin in set
         .plugins
@@ -200,7 +203,7 @@ pub(crate) fn build_report(args: &AuditArgs, runtime: &RuntimeArgs) -> Result<Ru
         .filter(|p| p.kind() == PluginKind::Classifier)
     {
         let mut list = Vec::new();
-        for batch in candidates.chunks(BATCH) {
+        for batch in batches(&candidates, BATCH) {
             match plugin.classify(batch) {
                 Ok(v) => list.extend(v),
                 Err(err) => diagnostics.push(plugin_failure(&err)),
@@ -288,6 +291,25 @@ fn identities(candidates: &[Candidate], agent: &str) -> Vec<String> {
         .collect();
     out.sort();
     out.dedup();
+    out
+}
+
+/// Slices of about `size` candidates, never splitting the grants of one
+/// agent and source (candidates sorted by them).
+fn batches(candidates: &[Candidate], size: usize) -> Vec<&[Candidate]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < candidates.len() {
+        let mut end = (start + size.max(1)).min(candidates.len());
+        while let (Some(last), Some(next)) = (candidates.get(end - 1), candidates.get(end)) {
+            if last.agent != next.agent || last.grant.source != next.grant.source {
+                break;
+            }
+            end += 1;
+        }
+        out.extend(candidates.get(start..end));
+        start = end;
+    }
     out
 }
 

@@ -10,7 +10,8 @@
 //! namespace is granted on pods in every namespace pods were used in.
 
 use scopegraph_sdk::spelling::{
-    AgentId, kube_nonresource, kube_permission, kube_resource, kube_type, yaml_list, yaml_str,
+    AgentId, kube_nonresource, kube_permission, kube_resource, kube_type, short_hash, yaml_list,
+    yaml_str,
 };
 use scopegraph_sdk::{Artifact, Candidate};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,20 +19,40 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Namespace (`None`: cluster-scoped) -> (group, resource) -> verbs.
 type Rules<'a> = BTreeMap<Option<&'a str>, BTreeMap<(&'a str, &'a str), BTreeSet<&'a str>>>;
 
-/// The replacement RBAC for an owned Kubernetes grant; `None` when the
+/// How the file is applied.
+pub fn how_to_apply() -> String {
+    "kubectl apply -f the k8s-rbac file, then remove the agent's ServiceAccount from the binding"
+        .into()
+}
+
+/// The replacement RBAC for an owned Kubernetes binding: the observed use
+/// of every rule of it in `binding` (the candidates of the same agent,
+/// binding and principal, `candidate` among them). One file per binding,
+/// whichever of its rules' findings points to it. `None` when the
 /// principal is not a ServiceAccount or nothing was used.
 pub fn replacement_rbac(
     candidate: &Candidate,
+    binding: &[&Candidate],
     agent: &AgentId<'_>,
-    short: &str,
 ) -> Option<Artifact> {
+    let short = short_hash(&[&candidate.agent, &candidate.grant.source]);
+    let short = short.as_str();
+    let used_resources: BTreeSet<&String> = binding
+        .iter()
+        .flat_map(|c| &c.usage.used_resources)
+        .collect();
+    let used_permissions: BTreeSet<&String> = binding
+        .iter()
+        .flat_map(|c| &c.usage.used_permissions)
+        .collect();
+    let granted_resources: BTreeSet<&String> = binding.iter().flat_map(|c| &c.resources).collect();
     let (sa_namespace, sa_name) = candidate
         .principal
         .strip_prefix("system:serviceaccount:")?
         .split_once(':')?;
     // The namespaces each resource type was used in.
     let mut namespaces: BTreeMap<&str, BTreeSet<Option<&str>>> = BTreeMap::new();
-    for resource in &candidate.usage.used_resources {
+    for resource in used_resources {
         if let Some((namespace, spelled, _)) = kube_resource(resource) {
             namespaces
                 .entry(spelled)
@@ -40,15 +61,14 @@ pub fn replacement_rbac(
         }
     }
     // Where the grant itself applies, for uses the logs name no object of.
-    let granted_in: BTreeSet<Option<&str>> = candidate
-        .resources
-        .iter()
+    let granted_in: BTreeSet<Option<&str>> = granted_resources
+        .into_iter()
         .filter_map(|r| kube_resource(r))
         .map(|(namespace, ..)| (namespace != "*").then_some(namespace))
         .collect();
     let mut rules: Rules<'_> = BTreeMap::new();
     let mut urls: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for permission in &candidate.usage.used_permissions {
+    for permission in used_permissions {
         if let Some((url, verb)) = kube_nonresource(permission) {
             urls.entry(url).or_default().insert(verb);
             continue;

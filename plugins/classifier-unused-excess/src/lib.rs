@@ -5,12 +5,48 @@
 //! workload, so restarts and rollouts do not reset it. Nothing is called
 //! unused on thin evidence: below `min-observed-days` (default 7) of
 //! observation the verdict is `insufficient-observation`.
+//!
+//! For a grant the agent owns (`grant.owned`), with an open verdict and at
+//! least one used permission, the reduction carries files the user applies
+//! unchanged, under `unused-excess/{cluster}/{namespace}/{kind}-{name}/`
+//! (`{short}` is the candidate id's first 8 characters):
+//!
+//! - AWS (`src/policy.rs`): `aws-policy-{short}.json`, the replacement identity
+//!   policy (observed actions on the observed resources, S3 keys folded to
+//!   their common prefix), and `aws-session-policy-{short}.json`, a session
+//!   policy for one task (`aws sts assume-role … --policy file://…`): the
+//!   exact observed resources when that fits AWS's 2,048-character packed
+//!   limit, the folded form otherwise.
+//! - GCP (`src/gcp.rs`): `gcp-role-{short}.yaml`, a custom role of exactly the
+//!   observed permissions for `gcloud iam roles create`, and
+//!   `gcp-rebind-{short}.sh`, which creates it, binds it to the same member
+//!   on the same resource and removes the old role's binding.
+//! - Azure (`src/azure.rs`): `azure-role-{short}.json`, a custom role definition
+//!   of the observed operations in `Actions` or `DataActions` (the plane the
+//!   grant cites) for `az role definition create`, and
+//!   `azure-reassign-{short}.sh`, which creates it, assigns it at the same
+//!   scope and deletes the old assignment.
+//!
+//! Inherited grants get no files (the fix is the upstream binding), nor do
+//! grants with no observed use (the fix is to remove them) or too little
+//! observation. The reduction summary says how the files are applied.
 
+mod azure;
+mod gcp;
 mod kubernetes;
+mod place;
 mod policy;
+mod render;
 mod runtime;
+#[cfg(test)]
+mod testing;
 
-pub use policy::{generalise, identity_policy};
+pub use azure::{Plane, role_name as azure_role_name};
+pub use gcp::{role_id as gcp_role_id, valid_role_id as valid_gcp_role_id};
+pub use place::Place;
+pub use policy::{
+    SESSION_POLICY_MAX_CHARS, generalise, identity_policy, packed_len, session_policy,
+};
 
 use scopegraph_sdk::spelling::{AgentId, kube_allows};
 use scopegraph_sdk::{
@@ -34,7 +70,10 @@ impl Classifier for UnusedExcess {
                 message: format!("expected a whole number of days, got {text:?}"),
             })?,
         };
-        Ok(batch.iter().filter_map(|c| judge(c, min_days)).collect())
+        Ok(batch
+            .iter()
+            .filter_map(|c| judge_among(c, min_days, &batch))
+            .collect())
     }
 }
 
@@ -42,6 +81,22 @@ scopegraph_sdk::export_classifier!(UnusedExcess);
 
 /// The rule for one candidate; `None` when every granted permission was used.
 pub fn judge(candidate: &Candidate, min_observed_days: u32) -> Option<Verdict> {
+    judge_among(
+        candidate,
+        min_observed_days,
+        std::slice::from_ref(candidate),
+    )
+}
+
+/// The rule for one candidate of a batch. A Kubernetes binding is one
+/// grant per rule; the RBAC that replaces it covers the observed use of
+/// all its rules in the batch (the host keeps a binding's rules in one
+/// batch), so that removing the agent from the binding loses nothing used.
+pub fn judge_among(
+    candidate: &Candidate,
+    min_observed_days: u32,
+    batch: &[Candidate],
+) -> Option<Verdict> {
     let unused = unused_permissions(candidate);
     if unused.is_empty() {
         return None;
@@ -91,11 +146,7 @@ pub fn judge(candidate: &Candidate, min_observed_days: u32) -> Option<Verdict> {
         contributing,
         status: Status::Open,
         rationale: rationale(candidate, &unused),
-        reduction: Some(Reduction {
-            kind: "scope-down".into(),
-            summary: summary(candidate, &unused),
-            artifacts: artifacts(candidate),
-        }),
+        reduction: Some(reduction(candidate, &unused, batch)),
         permissions: unused,
         evidence,
         misroute: misroute.into(),
@@ -126,33 +177,57 @@ fn rationale(candidate: &Candidate, unused: &[String]) -> String {
     )
 }
 
-fn summary(candidate: &Candidate, unused: &[String]) -> String {
-    if runtime::is_open_egress(candidate) {
-        return "apply the NetworkPolicy allowing only the observed egress".into();
+fn reduction(candidate: &Candidate, unused: &[String], batch: &[Candidate]) -> Reduction {
+    let artifacts = artifacts(candidate, batch);
+    let summary = if runtime::is_open_egress(candidate) {
+        "apply the NetworkPolicy allowing only the observed egress".to_string()
+    } else if runtime::is_syscalls(candidate) {
+        "install the seccomp profile of the observed system calls on the nodes \
+         (kubelet's seccomp directory, e.g. /var/lib/kubelet/seccomp/) and set \
+         securityContext.seccompProfile {type: Localhost, localhostProfile: <file>} on the pod"
+            .to_string()
+    } else {
+        let mut summary = format!(
+            "remove {} unused permission(s) from {}",
+            unused.len(),
+            candidate.grant.source
+        );
+        if let (false, Some(place)) = (artifacts.is_empty(), Place::of(candidate)) {
+            let how = match candidate.cloud {
+                Cloud::Aws => policy::how_to_apply(candidate, &place),
+                Cloud::Gcp => gcp::how_to_apply(&place),
+                Cloud::Azure => azure::how_to_apply(&place),
+                Cloud::Kubernetes => kubernetes::how_to_apply(),
+            };
+            if !how.is_empty() {
+                summary.push_str("; ");
+                summary.push_str(&how);
+            }
+        }
+        summary
+    };
+    Reduction {
+        kind: "scope-down".into(),
+        summary,
+        artifacts,
     }
-    if runtime::is_syscalls(candidate) {
-        return "install the seccomp profile of the observed system calls on the nodes \
-                (kubelet's seccomp directory, e.g. /var/lib/kubelet/seccomp/) and set \
-                securityContext.seccompProfile {type: Localhost, localhostProfile: <file>} on the pod"
-            .into();
-    }
-    format!(
-        "remove {} unused permission(s) from {}",
-        unused.len(),
-        candidate.grant.source
-    )
 }
 
-/// What replaces a grant the agent owns: the observed use, in the grant's
-/// own language. Nothing for inherited grants (the fix is upstream) or
-/// when nothing was used (the fix is to remove the grant, and an empty
-/// policy is not a valid document).
-fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
+/// What an owned grant with observed use is scoped down to, under
+/// `unused-excess/{cluster}/{namespace}/{kind}-{name}/`: for AWS the
+/// replacement identity policy and a session policy; for GCP a custom role
+/// and the script that rebinds it; for Azure a custom role definition and
+/// the script that reassigns it; for Kubernetes RBAC of the observed
+/// requests; for run-time grants a NetworkPolicy or seccomp profile.
+/// Nothing when the grant is inherited (the fix is upstream) or nothing was
+/// used: the fix is to remove the grant, and an empty policy or role is not
+/// a valid document. (Observing no egress at all is a result, though: the
+/// NetworkPolicy then denies all egress.)
+fn artifacts(candidate: &Candidate, batch: &[Candidate]) -> Vec<Artifact> {
     let Some(agent) = AgentId::parse(&candidate.agent) else {
         return Vec::new();
     };
     let short: String = candidate.id.chars().take(8).collect();
-    // Observing no egress at all is a result too: deny it all.
     if runtime::is_open_egress(candidate) {
         return runtime::network_policy(candidate, &agent, &short)
             .into_iter()
@@ -166,30 +241,27 @@ fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
             .into_iter()
             .collect();
     }
-    match candidate.cloud {
-        Cloud::Aws => vec![aws_policy(candidate, &agent, &short)],
-        Cloud::Kubernetes => kubernetes::replacement_rbac(candidate, &agent, &short)
-            .into_iter()
-            .collect(),
-        Cloud::Gcp | Cloud::Azure => Vec::new(),
-    }
-}
-
-/// The replacement identity policy for an AWS grant: the observed actions
-/// on the observed resources (or on the grant's own resources when the
-/// logs name none).
-fn aws_policy(candidate: &Candidate, agent: &AgentId<'_>, short: &str) -> Artifact {
-    let resources = if candidate.usage.used_resources.is_empty() {
-        candidate.resources.clone()
-    } else {
-        generalise(&candidate.usage.used_resources)
+    let Some(place) = Place::of(candidate) else {
+        return Vec::new();
     };
-    Artifact {
-        path: format!(
-            "unused-excess/{}/aws-policy-{short}.json",
-            agent.artifact_dir()
-        ),
-        content: identity_policy(&candidate.usage.used_permissions, &resources),
+    match candidate.cloud {
+        Cloud::Aws => policy::artifacts(candidate, &place),
+        Cloud::Gcp => gcp::artifacts(candidate, &place),
+        Cloud::Azure => azure::artifacts(candidate, &place),
+        Cloud::Kubernetes => {
+            let binding: Vec<&Candidate> = batch
+                .iter()
+                .filter(|c| {
+                    c.cloud == Cloud::Kubernetes
+                        && c.agent == candidate.agent
+                        && c.grant.source == candidate.grant.source
+                        && c.principal == candidate.principal
+                })
+                .collect();
+            kubernetes::replacement_rbac(candidate, &binding, &agent)
+                .into_iter()
+                .collect()
+        }
     }
 }
 
@@ -298,7 +370,7 @@ mod tests {
         ];
         let verdict = judge(&c, 7).expect("a verdict");
         let artifacts = verdict.reduction.expect("a reduction").artifacts;
-        assert_eq!(artifacts.len(), 1);
+        assert_eq!(artifacts.len(), 2);
         assert_eq!(
             artifacts[0].path,
             "unused-excess/prod/analytics/deployment-report-agent/aws-policy-abcdef01.json"
@@ -404,7 +476,7 @@ mod tests {
         assert_eq!(artifacts.len(), 1);
         assert_eq!(
             artifacts[0].path,
-            "unused-excess/prod/agents/deployment-planner/k8s-rbac-01234567.yaml"
+            "unused-excess/prod/agents/deployment-planner/k8s-rbac-83332fa4.yaml"
         );
         let docs: Vec<serde_json::Value> =
             serde_yaml::Deserializer::from_str(&artifacts[0].content)
@@ -416,7 +488,7 @@ mod tests {
                 serde_json::json!({
                     "apiVersion": "rbac.authorization.k8s.io/v1",
                     "kind": "Role",
-                    "metadata": {"name": "planner-observed-01234567", "namespace": "agents"},
+                    "metadata": {"name": "planner-observed-83332fa4", "namespace": "agents"},
                     "rules": [
                         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
                         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
@@ -426,15 +498,56 @@ mod tests {
                 serde_json::json!({
                     "apiVersion": "rbac.authorization.k8s.io/v1",
                     "kind": "RoleBinding",
-                    "metadata": {"name": "planner-observed-01234567", "namespace": "agents"},
+                    "metadata": {"name": "planner-observed-83332fa4", "namespace": "agents"},
                     "roleRef": {
                         "apiGroup": "rbac.authorization.k8s.io",
                         "kind": "Role",
-                        "name": "planner-observed-01234567"
+                        "name": "planner-observed-83332fa4"
                     },
                     "subjects": [{"kind": "ServiceAccount", "name": "planner", "namespace": "agents"}]
                 }),
             ]
+        );
+    }
+
+    #[test]
+    fn the_rbac_of_a_binding_covers_the_use_of_all_its_rules_in_the_batch() {
+        // Rule 0 was partly used, rule 1 wholly: only rule 0 has a finding,
+        // but its file must keep rule 1's use, or removing the agent from
+        // the binding would take it away.
+        let partly = kubernetes_candidate(&["pods:get"], &["agents/pods/web-0"]);
+        let mut wholly = kubernetes_candidate(&["configmaps:get"], &["agents/configmaps/tools"]);
+        wholly.id = "fedcba9876543210".into();
+        wholly.permissions = vec!["configmaps:get".into()];
+        wholly.resources = vec!["agents/configmaps/*".into()];
+        let batch = vec![partly.clone(), wholly];
+        let verdicts: Vec<Verdict> = batch
+            .iter()
+            .filter_map(|c| judge_among(c, 7, &batch))
+            .collect();
+        assert_eq!(verdicts.len(), 1);
+        let content = &verdicts[0]
+            .reduction
+            .as_ref()
+            .expect("a reduction")
+            .artifacts[0]
+            .content;
+        let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(content)
+            .map(|d| serde::Deserialize::deserialize(d).expect("YAML document"))
+            .collect();
+        assert_eq!(
+            docs[0]["rules"],
+            serde_json::json!([
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+            ])
+        );
+        // Alone, the rule's file holds only its own use.
+        let alone = judge(&partly, 7).expect("a verdict");
+        assert!(
+            !alone.reduction.expect("a reduction").artifacts[0]
+                .content
+                .contains("configmaps")
         );
     }
 
@@ -517,5 +630,73 @@ mod tests {
             .with_config("min-observed-days", "two weeks")
             .run(|| UnusedExcess::classify(batch));
         assert!(matches!(result, Err(PluginError::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn inherited_or_unused_only_grants_get_no_artifacts_in_any_cloud() {
+        use crate::testing::{evidence, hop, owned};
+        let shapes = [
+            (
+                Cloud::Aws,
+                "arn:aws:iam::111122223333:policy/report-agent-s3",
+                "arn:aws:s3:::acme-reports",
+                "aws:arn:aws:iam::111122223333:role/report-agent",
+                "s3:GetObject",
+            ),
+            (
+                Cloud::Gcp,
+                "//cloudresourcemanager.googleapis.com/projects/acme-data IAM binding roles/bigquery.jobUser",
+                "//cloudresourcemanager.googleapis.com/projects/acme-data",
+                "gcp:serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com",
+                "bigquery.jobs.create",
+            ),
+            (
+                Cloud::Azure,
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/0a1b",
+                "/subscriptions/s/resourceGroups/rg",
+                "azure:b2d3f4a5-2222-4b3c-9d4e-6f7a8b9c0d12",
+                "Microsoft.Storage/storageAccounts/read",
+            ),
+        ];
+        for (cloud, source, resource, holder, used) in shapes {
+            let mut c = owned(
+                cloud,
+                "prod/analytics/Deployment/report-agent",
+                &[used, "x.unused.permission"],
+                &[used],
+            );
+            c.grant.source = source.into();
+            c.resources = vec![resource.into()];
+            c.chain = vec![
+                hop("k8s:prod/analytics/Deployment/report-agent", "workload", ""),
+                hop(holder, "cloud-identity", "via"),
+            ];
+            c.evidence = vec![evidence(
+                "document",
+                "azure-built-in-roles:acdd72a7-3385-48ef-bd42-f606fba81ae7#/permissions/0/actions",
+                "built-in role Reader: actions [*/read]",
+            )];
+            let artifacts = |c: &Candidate| judge(c, 7).unwrap().reduction.unwrap().artifacts;
+            assert_eq!(artifacts(&c).len(), 2, "{cloud:?}: owned with use");
+
+            let mut inherited = c.clone();
+            inherited.grant.owned = false;
+            inherited.grant.mechanisms = vec!["node-fallback".into()];
+            inherited.grant.inherited_from_hop = Some(1);
+            assert!(artifacts(&inherited).is_empty(), "{cloud:?}: inherited");
+            let summary = judge(&inherited, 7).unwrap().reduction.unwrap().summary;
+            assert_eq!(
+                summary,
+                format!("remove 1 unused permission(s) from {source}")
+            );
+
+            let mut unused_only = c.clone();
+            unused_only.usage.used_permissions.clear();
+            assert!(artifacts(&unused_only).is_empty(), "{cloud:?}: unused only");
+
+            let mut thin = c.clone();
+            thin.usage.observed_days = 3;
+            assert_eq!(judge(&thin, 7).unwrap().reduction, None, "{cloud:?}: thin");
+        }
     }
 }

@@ -13,7 +13,7 @@
 //!   architectures (`usage.used_resources`, Kubescape's `amd64`/`arm64`),
 //!   in the OCI runtime format the kubelet loads for `type: Localhost`.
 
-use crate::policy::json_list;
+use crate::render::json_list;
 use scopegraph_sdk::spelling::{AgentId, yaml_str};
 use scopegraph_sdk::{Artifact, Candidate, Cloud};
 

@@ -100,14 +100,15 @@ impl Found<'_> {
             summary.push_str(&format!(", {deny_name} {}", quoted(deny)));
         }
         match self {
-            Found::Snapshot(role) => {
-                role.origin
-                    .evidence_at("document", &format!("/permissions/{block}"), summary)
-            }
+            Found::Snapshot(role) => role.origin.evidence_at(
+                "document",
+                &format!("/permissions/{block}/{plane}"),
+                summary,
+            ),
             Found::BuiltIn(definition) => EvidenceRef {
                 kind: "document".into(),
                 reference: format!(
-                    "azure-built-in-roles:{}#/permissions/{block}",
+                    "azure-built-in-roles:{}#/permissions/{block}/{plane}",
                     definition.guid
                 ),
                 summary,

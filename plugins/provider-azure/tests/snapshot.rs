@@ -576,7 +576,7 @@ fn assignments_at_every_scope_level_keep_their_scope() {
     );
     assert_eq!(
         mg.evidence[1].reference,
-        "azure-built-in-roles:acdd72a7-3385-48ef-bd42-f606fba81ae7#/permissions/0"
+        "azure-built-in-roles:acdd72a7-3385-48ef-bd42-f606fba81ae7#/permissions/0/actions"
     );
     assert_eq!(
         mg.evidence[1].summary,
@@ -694,7 +694,7 @@ fn custom_roles_expand_and_keep_what_the_catalogue_cannot() {
     );
     assert_eq!(
         control.evidence[1].reference,
-        "azure/role-definitions#/0/permissions/0"
+        "azure/role-definitions#/0/permissions/0/actions"
     );
     assert!(
         control.evidence[1]
@@ -744,7 +744,7 @@ fn snapshot_role_definitions_take_precedence_over_the_catalogue() {
     );
     assert_eq!(
         reader.evidence[1].reference,
-        "azure/role-definitions#/0/permissions/0"
+        "azure/role-definitions#/0/permissions/0/actions"
     );
     assert!(reader.evidence[1].summary.starts_with("role Reader: "));
     // Without its custom role's definition, the assignment keeps the role name.

@@ -115,7 +115,24 @@ pub fn kube_allows(pattern: &str, permission: &str) -> bool {
     }
 }
 
-/// A YAML double-quoted scalar: valid for any string, with YAML's escapes.
+/// Eight hex digits naming `parts` stably across runs and machines
+/// (FNV-1a, 64-bit, over the parts joined by NUL), for artifact file names.
+pub fn short_hash(parts: &[&str]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, part) in parts.iter().enumerate() {
+        let separator: &[u8] = if i == 0 { b"" } else { b"\0" };
+        for &byte in separator.iter().chain(part.as_bytes()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{:08x}", hash >> 32)
+}
+
+/// A YAML double-quoted scalar, valid for any string. Backslash and quote
+/// are escaped, and so is everything YAML does not allow or would fold in a
+/// quoted scalar: C0 and C1 control characters, DEL, the byte-order mark and
+/// the Unicode line and paragraph separators.
 pub fn yaml_str(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
@@ -125,7 +142,12 @@ pub fn yaml_str(value: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 || ('\u{7f}'..='\u{9f}').contains(&c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            '\u{2028}' | '\u{2029}' | '\u{feff}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
             c => out.push(c),
         }
     }
@@ -218,7 +240,9 @@ mod tests {
     #[test]
     fn quoting_escapes_what_each_language_needs() {
         assert_eq!(yaml_str("a\"b\\c\nd"), r#""a\"b\\c\nd""#);
-        assert_eq!(yaml_str("\u{1b}"), r#""\u001b""#);
+        assert_eq!(yaml_str("\u{1b}"), r#""\x1b""#);
+        assert_eq!(short_hash(&["a", "b"]), short_hash(&["a", "b"]));
+        assert_ne!(short_hash(&["a", "b"]), short_hash(&["ab"]));
         assert_eq!(json_str("a\"b\u{1}"), r#""a\"b\u0001""#);
         assert_eq!(yaml_list(&["x", "y"]), r#"["x", "y"]"#);
     }

@@ -1,0 +1,617 @@
+//! A GCP binding the agent owns, scoped down to a custom role of exactly
+//! the observed permissions, bound to the same member on the same resource
+//! in place of the old role.
+//!
+//! The provider spells the grant `{full resource name} IAM binding {role}`
+//! (`//cloudresourcemanager.googleapis.com/projects/acme-data IAM binding
+//! roles/bigquery.admin`), its resources `[full resource name]`, and the
+//! holder, the chain's last hop, `gcp:{member}` (`gcp:serviceAccount:EMAIL`,
+//! `gcp:user:…`, `gcp:group:…`, `gcp:principal://…`, `gcp:principalSet://…`),
+//! so the member is the hop's id without `gcp:`.
+
+use crate::place::Place;
+use crate::render::{comment_text, shell_word, truncate, yaml_string};
+use scopegraph_sdk::{Artifact, Candidate};
+use std::collections::BTreeSet;
+
+/// Custom role ids: `[a-zA-Z0-9_.]{3,64}`.
+pub const ROLE_ID_MAX: usize = 64;
+
+/// GCP's limits on a custom role's title and description.
+const TITLE_MAX: usize = 100;
+const DESCRIPTION_MAX: usize = 256;
+
+/// Whether `id` is a valid custom role id.
+pub fn valid_role_id(id: &str) -> bool {
+    (3..=ROLE_ID_MAX).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+/// `scopegraph_{namespace}_{name}_{short id}`, cut to 64 characters.
+pub fn role_id(place: &Place) -> String {
+    place.slug("scopegraph_", ROLE_ID_MAX)
+}
+
+/// Where a binding sits, and so which commands edit it and where the
+/// custom role can live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Level {
+    Project(String),
+    Folder(String),
+    Organization(String),
+    /// A resource with its own IAM policy: the role lives in a project
+    /// (`None` when the name does not say which), and `command` is the
+    /// gcloud command group and resource argument that edit its policy,
+    /// when one exists.
+    Resource {
+        project: Option<String>,
+        command: Option<String>,
+    },
+}
+
+impl Level {
+    pub fn of(full_name: &str) -> Option<Level> {
+        let rest = full_name.strip_prefix("//")?;
+        let (service, path) = rest.split_once('/')?;
+        let segments: Vec<&str> = path.split('/').collect();
+        let level = match (service, segments.as_slice()) {
+            ("cloudresourcemanager.googleapis.com", ["projects", id]) => {
+                Level::Project(id.to_string())
+            }
+            ("cloudresourcemanager.googleapis.com", ["folders", id]) => {
+                Level::Folder(id.to_string())
+            }
+            ("cloudresourcemanager.googleapis.com", ["organizations", id]) => {
+                Level::Organization(id.to_string())
+            }
+            ("storage.googleapis.com", ["projects", "_", "buckets", bucket]) => Level::Resource {
+                project: None,
+                command: Some(format!(
+                    "gcloud storage buckets {{}} {}",
+                    shell_word(&format!("gs://{bucket}"))
+                )),
+            },
+            ("iam.googleapis.com", ["projects", project, "serviceAccounts", email]) => {
+                Level::Resource {
+                    project: known_project(project),
+                    command: Some(format!(
+                        "gcloud iam service-accounts {{}} {}{}",
+                        shell_word(email),
+                        project_flag(project)
+                    )),
+                }
+            }
+            ("pubsub.googleapis.com", ["projects", project, collection, name])
+                if *collection == "topics" || *collection == "subscriptions" =>
+            {
+                Level::Resource {
+                    project: known_project(project),
+                    command: Some(format!(
+                        "gcloud pubsub {collection} {{}} {}{}",
+                        shell_word(name),
+                        project_flag(project)
+                    )),
+                }
+            }
+            ("secretmanager.googleapis.com", ["projects", project, "secrets", name]) => {
+                Level::Resource {
+                    project: known_project(project),
+                    command: Some(format!(
+                        "gcloud secrets {{}} {}{}",
+                        shell_word(name),
+                        project_flag(project)
+                    )),
+                }
+            }
+            (_, ["projects", project, ..]) => Level::Resource {
+                project: known_project(project),
+                command: None,
+            },
+            _ => Level::Resource {
+                project: None,
+                command: None,
+            },
+        };
+        let empty = match &level {
+            Level::Project(id) | Level::Folder(id) | Level::Organization(id) => id.is_empty(),
+            Level::Resource { .. } => false,
+        };
+        (!empty).then_some(level)
+    }
+}
+
+fn known_project(project: &str) -> Option<String> {
+    (!project.is_empty() && project != "_" && project != "-").then(|| project.to_string())
+}
+
+fn project_flag(project: &str) -> String {
+    known_project(project)
+        .map(|p| format!(" --project={}", shell_word(&p)))
+        .unwrap_or_default()
+}
+
+/// The pieces of an owned binding the artifacts need; `None` when the
+/// candidate is not shaped as the GCP provider emits grants.
+struct Binding<'a> {
+    resource: &'a str,
+    role: &'a str,
+    member: &'a str,
+    level: Level,
+}
+
+impl<'a> Binding<'a> {
+    fn of(candidate: &'a Candidate) -> Option<Binding<'a>> {
+        let (resource, role) = candidate.grant.source.rsplit_once(" IAM binding ")?;
+        if candidate.resources.iter().all(|r| r != resource) || role.is_empty() {
+            return None;
+        }
+        let member = candidate.chain.last()?.node.strip_prefix("gcp:")?;
+        if member.is_empty() {
+            return None;
+        }
+        Some(Binding {
+            resource,
+            role,
+            member,
+            level: Level::of(resource)?,
+        })
+    }
+}
+
+/// The custom role (`gcp-role-{short}.yaml`) and the script that swaps the
+/// binding (`gcp-rebind-{short}.sh`).
+pub fn artifacts(candidate: &Candidate, place: &Place) -> Vec<Artifact> {
+    let Some(binding) = Binding::of(candidate) else {
+        return Vec::new();
+    };
+    let id = role_id(place);
+    let role_file = format!("gcp-role-{}.yaml", place.short);
+    vec![
+        Artifact {
+            path: place.file(&role_file),
+            content: role_yaml(candidate, &binding, &id, &role_file),
+        },
+        Artifact {
+            path: place.file(&format!("gcp-rebind-{}.sh", place.short)),
+            content: rebind_script(candidate, &binding, &id, &role_file),
+        },
+    ]
+}
+
+fn sorted_permissions(candidate: &Candidate) -> Vec<&str> {
+    let set: BTreeSet<&str> = candidate
+        .usage
+        .used_permissions
+        .iter()
+        .map(String::as_str)
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Where `gcloud iam roles create` puts the role: `--project=P` or
+/// `--organization=O` (a variable the script asks for when the resource
+/// name does not say).
+fn role_parent(level: &Level) -> (String, String) {
+    match level {
+        Level::Project(p)
+        | Level::Resource {
+            project: Some(p), ..
+        } => (
+            format!("--project={}", shell_word(p)),
+            format!("projects/{p}"),
+        ),
+        Level::Organization(o) => (
+            format!("--organization={}", shell_word(o)),
+            format!("organizations/{o}"),
+        ),
+        Level::Folder(_) => (
+            "--organization=\"$ORGANIZATION_ID\"".into(),
+            "organizations/${ORGANIZATION_ID}".into(),
+        ),
+        Level::Resource { project: None, .. } => (
+            "--project=\"$PROJECT_ID\"".into(),
+            "projects/${PROJECT_ID}".into(),
+        ),
+    }
+}
+
+fn role_yaml(candidate: &Candidate, binding: &Binding, id: &str, file: &str) -> String {
+    let (flag, _) = role_parent(&binding.level);
+    let title = truncate(
+        &format!("{} {} observed use", candidate.agent, binding.role),
+        TITLE_MAX,
+    );
+    let description = truncate(
+        &format!(
+            "Permissions of {} that {} exercised on {} over {} observed days (scopegraph unused-excess)",
+            binding.role, candidate.agent, binding.resource, candidate.usage.observed_days
+        ),
+        DESCRIPTION_MAX,
+    );
+    let mut out = format!(
+        "# gcloud iam roles create {id} {flag} --file={file}\n\
+         title: {}\n\
+         description: {}\n\
+         stage: \"GA\"\n\
+         includedPermissions:\n",
+        yaml_string(&title),
+        yaml_string(&description),
+    );
+    for permission in sorted_permissions(candidate) {
+        out.push_str(&format!("  - {}\n", yaml_string(permission)));
+    }
+    out
+}
+
+fn rebind_script(candidate: &Candidate, binding: &Binding, id: &str, role_file: &str) -> String {
+    let (flag, parent) = role_parent(&binding.level);
+    let new_role = format!("{parent}/roles/{id}");
+    let member = format!("--member={}", shell_word(binding.member));
+    let new_role_flag = if parent.contains('$') {
+        format!("--role=\"{new_role}\"")
+    } else {
+        format!("--role={}", shell_word(&new_role))
+    };
+    let old_role_flag = format!("--role={}", shell_word(binding.role));
+    let mut out = String::from("#!/usr/bin/env bash\n");
+    out.push_str(&format!(
+        "# scopegraph unused-excess, finding {}: {} holds {} on\n# {}\n\
+         # and exercised {} of its permissions over {} observed days.\n\
+         # This script creates a custom role of exactly those permissions, binds it\n\
+         # to the same member on the same resource, then removes the old binding.\n\
+         # If the old binding has an IAM condition, add the same --condition to\n\
+         # both binding commands.\n",
+        comment_text(&candidate.id),
+        comment_text(binding.member),
+        comment_text(binding.role),
+        comment_text(binding.resource),
+        sorted_permissions(candidate).len(),
+        candidate.usage.observed_days,
+    ));
+    out.push_str("set -euo pipefail\n\n");
+    match &binding.level {
+        Level::Folder(folder) => out.push_str(&format!(
+            "# Custom roles live in a project or an organization; one bound on folder\n\
+             # {} must be an organization role: set ORGANIZATION_ID to the organization\n\
+             # above the folder.\n\
+             ORGANIZATION_ID=\"${{ORGANIZATION_ID:?set ORGANIZATION_ID to the organization above folder {}}}\"\n\n",
+            comment_text(folder),
+            comment_text(folder).replace(['"', '}', '$', '`', '\\'], "_"),
+        )),
+        Level::Resource { project: None, .. } => out.push_str(
+            "# The resource name does not say which project it belongs to: set\n\
+             # PROJECT_ID to it (the custom role is created there).\n\
+             PROJECT_ID=\"${PROJECT_ID:?set PROJECT_ID to the project of the resource}\"\n\n",
+        ),
+        _ => {}
+    }
+    out.push_str(&format!(
+        "# 1. The custom role.\n\
+         gcloud iam roles create {} {flag} --file=\"$(dirname \"$0\")/{role_file}\"\n\n",
+        shell_word(id)
+    ));
+    let (add, remove) = match &binding.level {
+        Level::Project(p) => (
+            format!("gcloud projects add-iam-policy-binding {}", shell_word(p)),
+            format!(
+                "gcloud projects remove-iam-policy-binding {}",
+                shell_word(p)
+            ),
+        ),
+        Level::Folder(f) => (
+            format!(
+                "gcloud resource-manager folders add-iam-policy-binding {}",
+                shell_word(f)
+            ),
+            format!(
+                "gcloud resource-manager folders remove-iam-policy-binding {}",
+                shell_word(f)
+            ),
+        ),
+        Level::Organization(o) => (
+            format!(
+                "gcloud organizations add-iam-policy-binding {}",
+                shell_word(o)
+            ),
+            format!(
+                "gcloud organizations remove-iam-policy-binding {}",
+                shell_word(o)
+            ),
+        ),
+        Level::Resource {
+            command: Some(command),
+            ..
+        } => (
+            command.replacen("{}", "add-iam-policy-binding", 1),
+            command.replacen("{}", "remove-iam-policy-binding", 1),
+        ),
+        Level::Resource { command: None, .. } => {
+            out.push_str(&format!(
+                "# 2. No gcloud command edits the IAM policy of\n#    {}\n\
+                 #    Edit it where it is managed (console, bq, the service's setIamPolicy\n\
+                 #    API, Terraform): grant {new_role}\n\
+                 #    to {} and remove {} from it.\n\
+                 echo \"custom role created; now bind it on the resource by hand (see the comments in $0)\" >&2\n",
+                comment_text(binding.resource),
+                comment_text(binding.member),
+                comment_text(binding.role),
+            ));
+            return out;
+        }
+    };
+    out.push_str(&format!(
+        "# 2. Bind the custom role to the same member on the same resource.\n\
+         {add} {member} {new_role_flag}\n\n\
+         # 3. Remove the old role's binding for this member (other members keep it).\n\
+         {remove} {member} {old_role_flag}\n"
+    ));
+    out
+}
+
+/// How the two files are applied, for the reduction summary.
+pub fn how_to_apply(place: &Place) -> String {
+    format!(
+        "run gcp-rebind-{short}.sh: it creates the custom role gcp-role-{short}.yaml \
+         (gcloud iam roles create {id} --file=gcp-role-{short}.yaml), binds it to the same member \
+         on the same resource and removes the old role's binding",
+        short = place.short,
+        id = role_id(place)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{artifacts, hop, owned, paths, reduction};
+    use scopegraph_sdk::Cloud;
+
+    const PROJECT: &str = "//cloudresourcemanager.googleapis.com/projects/acme-data";
+    const GSA: &str = "gcp:serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com";
+
+    /// `roles/bigquery.jobUser` bound to the agent's own GSA on project
+    /// acme-data, as provider-gcp emits it (see `examples/demo-org/gcp`).
+    fn candidate(resource: &str, role: &str, member: &str) -> Candidate {
+        let mut c = owned(
+            Cloud::Gcp,
+            "prod-gke/analytics/Deployment/bq-agent",
+            &[
+                "bigquery.config.get",
+                "bigquery.jobs.create",
+                "resourcemanager.projects.get",
+                "resourcemanager.projects.list",
+            ],
+            &["resourcemanager.projects.get", "bigquery.jobs.create"],
+        );
+        c.principal = "bq-agent@acme-data.iam.gserviceaccount.com".into();
+        c.resources = vec![resource.into()];
+        c.grant.source = format!("{resource} IAM binding {role}");
+        c.chain = vec![
+            hop("k8s:prod-gke/analytics/Deployment/bq-agent", "workload", ""),
+            hop(
+                "k8s:prod-gke/analytics/ServiceAccount/bq-agent",
+                "service-account",
+                "spec.serviceAccountName",
+            ),
+            hop(
+                member,
+                "cloud-identity",
+                "GKE Workload Identity (iam.gke.io/gcp-service-account)",
+            ),
+        ];
+        c
+    }
+
+    fn script(c: &Candidate) -> String {
+        artifacts(c).remove(1).content
+    }
+
+    #[test]
+    fn owned_project_binding_gets_a_custom_role_and_a_rebind_script() {
+        let c = candidate(PROJECT, "roles/bigquery.jobUser", GSA);
+        let reduction = reduction(&c);
+        let artifacts = reduction.artifacts;
+        assert_eq!(
+            paths(&artifacts),
+            [
+                "unused-excess/prod-gke/analytics/deployment-bq-agent/gcp-role-5e1f0c2a.yaml",
+                "unused-excess/prod-gke/analytics/deployment-bq-agent/gcp-rebind-5e1f0c2a.sh",
+            ]
+        );
+        let role: serde_yaml::Value = serde_yaml::from_str(&artifacts[0].content).expect("YAML");
+        let expected = serde_yaml::to_value(serde_json::json!({
+            "title": "prod-gke/analytics/Deployment/bq-agent roles/bigquery.jobUser observed use",
+            "description": "Permissions of roles/bigquery.jobUser that prod-gke/analytics/Deployment/bq-agent \
+                            exercised on //cloudresourcemanager.googleapis.com/projects/acme-data over 14 \
+                            observed days (scopegraph unused-excess)",
+            "stage": "GA",
+            "includedPermissions": ["bigquery.jobs.create", "resourcemanager.projects.get"],
+        }))
+        .unwrap();
+        assert_eq!(role, expected);
+        assert!(artifacts[0].content.starts_with(
+            "# gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data \
+             --file=gcp-role-5e1f0c2a.yaml\n"
+        ));
+        assert_eq!(
+            artifacts[1].content,
+            "#!/usr/bin/env bash
+# scopegraph unused-excess, finding 5e1f0c2a9b7d3e41: serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com holds roles/bigquery.jobUser on
+# //cloudresourcemanager.googleapis.com/projects/acme-data
+# and exercised 2 of its permissions over 14 observed days.
+# This script creates a custom role of exactly those permissions, binds it
+# to the same member on the same resource, then removes the old binding.
+# If the old binding has an IAM condition, add the same --condition to
+# both binding commands.
+set -euo pipefail
+
+# 1. The custom role.
+gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data --file=\"$(dirname \"$0\")/gcp-role-5e1f0c2a.yaml\"
+
+# 2. Bind the custom role to the same member on the same resource.
+gcloud projects add-iam-policy-binding acme-data --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a
+
+# 3. Remove the old role's binding for this member (other members keep it).
+gcloud projects remove-iam-policy-binding acme-data --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com --role=roles/bigquery.jobUser
+"
+        );
+        assert!(reduction.summary.ends_with(
+            "; run gcp-rebind-5e1f0c2a.sh: it creates the custom role gcp-role-5e1f0c2a.yaml \
+             (gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --file=gcp-role-5e1f0c2a.yaml), \
+             binds it to the same member on the same resource and removes the old role's binding"
+        ));
+    }
+
+    #[test]
+    fn role_ids_satisfy_gcps_rule_and_are_deterministic() {
+        let mut c = candidate(PROJECT, "roles/bigquery.jobUser", GSA);
+        c.agent = format!(
+            "prod-gke/data-{}/Deployment/agent.v2-{}",
+            "n".repeat(40),
+            "x".repeat(40)
+        );
+        let place = Place::of(&c).unwrap();
+        let id = role_id(&place);
+        assert_eq!(id.len(), 64);
+        assert!(valid_role_id(&id), "{id}");
+        assert!(id.starts_with("scopegraph_data_nnn"), "{id}");
+        assert!(id.ends_with("_5e1f0c2a"), "{id}");
+        assert_eq!(id, role_id(&Place::of(&c).unwrap()));
+        assert_eq!(
+            role_id(&Place::of(&candidate(PROJECT, "r", GSA)).unwrap()),
+            "scopegraph_analytics_bq_agent_5e1f0c2a"
+        );
+        for bad in ["ab", "a-b-c", "roles/x", &"a".repeat(65), "ab c"] {
+            assert!(!valid_role_id(bad), "{bad}");
+        }
+        for good in ["abc", "a.b_C9", &"a".repeat(64)] {
+            assert!(valid_role_id(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn folder_and_organization_bindings_use_their_own_commands() {
+        let c = candidate(
+            "//cloudresourcemanager.googleapis.com/folders/4417",
+            "roles/bigquery.jobUser",
+            GSA,
+        );
+        let s = script(&c);
+        assert!(s.contains(
+            "ORGANIZATION_ID=\"${ORGANIZATION_ID:?set ORGANIZATION_ID to the organization above folder 4417}\"\n"
+        ));
+        assert!(s.contains(
+            "gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --organization=\"$ORGANIZATION_ID\" --file="
+        ));
+        assert!(s.contains(
+            "\ngcloud resource-manager folders add-iam-policy-binding 4417 --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
+             --role=\"organizations/${ORGANIZATION_ID}/roles/scopegraph_analytics_bq_agent_5e1f0c2a\"\n"
+        ));
+        assert!(s.contains(
+            "\ngcloud resource-manager folders remove-iam-policy-binding 4417 --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
+             --role=roles/bigquery.jobUser\n"
+        ));
+
+        let c = candidate(
+            "//cloudresourcemanager.googleapis.com/organizations/1021",
+            "roles/bigquery.jobUser",
+            GSA,
+        );
+        let s = script(&c);
+        assert!(s.contains("gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --organization=1021 --file="));
+        assert!(s.contains(
+            "\ngcloud organizations add-iam-policy-binding 1021 --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
+             --role=organizations/1021/roles/scopegraph_analytics_bq_agent_5e1f0c2a\n"
+        ));
+        assert!(s.contains("\ngcloud organizations remove-iam-policy-binding 1021 "));
+        let role = &artifacts(&c)[0].content;
+        assert!(role.starts_with(
+            "# gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --organization=1021 "
+        ));
+    }
+
+    #[test]
+    fn resource_level_bindings_use_the_resource_command_or_say_what_to_edit() {
+        let c = candidate(
+            "//storage.googleapis.com/projects/_/buckets/acme-reports",
+            "roles/storage.objectAdmin",
+            GSA,
+        );
+        let s = script(&c);
+        assert!(s.contains(
+            "PROJECT_ID=\"${PROJECT_ID:?set PROJECT_ID to the project of the resource}\"\n"
+        ));
+        assert!(s.contains("gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --project=\"$PROJECT_ID\" --file="));
+        assert!(s.contains(
+            "\ngcloud storage buckets add-iam-policy-binding gs://acme-reports --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
+             --role=\"projects/${PROJECT_ID}/roles/scopegraph_analytics_bq_agent_5e1f0c2a\"\n"
+        ));
+        assert!(s.contains(
+            "\ngcloud storage buckets remove-iam-policy-binding gs://acme-reports --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
+             --role=roles/storage.objectAdmin\n"
+        ));
+
+        let c = candidate(
+            "//iam.googleapis.com/projects/acme-data/serviceAccounts/etl@acme-data.iam.gserviceaccount.com",
+            "roles/iam.serviceAccountTokenCreator",
+            GSA,
+        );
+        let s = script(&c);
+        assert!(s.contains(
+            "\ngcloud iam service-accounts add-iam-policy-binding etl@acme-data.iam.gserviceaccount.com --project=acme-data \
+             --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
+             --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a\n"
+        ));
+
+        // BigQuery datasets have no gcloud IAM command: the script creates the
+        // role and says what to edit, without inventing a command.
+        let dataset = "//bigquery.googleapis.com/projects/acme-data/datasets/analytics";
+        let c = candidate(dataset, "roles/bigquery.dataViewer", GSA);
+        let s = script(&c);
+        assert!(s.contains("gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data --file="));
+        assert!(s.ends_with(
+            "# 2. No gcloud command edits the IAM policy of
+#    //bigquery.googleapis.com/projects/acme-data/datasets/analytics
+#    Edit it where it is managed (console, bq, the service's setIamPolicy
+#    API, Terraform): grant projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a
+#    to serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com and remove roles/bigquery.dataViewer from it.
+echo \"custom role created; now bind it on the resource by hand (see the comments in $0)\" >&2
+"
+        ));
+        assert!(!s.contains("add-iam-policy-binding"));
+    }
+
+    #[test]
+    fn odd_member_names_are_shell_quoted() {
+        let c = candidate(
+            PROJECT,
+            "roles/bigquery.jobUser",
+            "gcp:serviceAccount:acme-data.svc.id.goog[analytics/bq agent's]",
+        );
+        let s = script(&c);
+        assert!(s.contains(
+            "\ngcloud projects add-iam-policy-binding acme-data \
+             --member='serviceAccount:acme-data.svc.id.goog[analytics/bq agent'\\''s]' \
+             --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a\n"
+        ));
+        // Comments cannot be ended by a line break in a name.
+        let c = candidate(PROJECT, "roles/x\nrm -rf /", GSA);
+        let s = script(&c);
+        assert!(s.contains("holds roles/x rm -rf / on\n"));
+        assert!(s.contains("--role='roles/x\nrm -rf /'\n"));
+    }
+
+    #[test]
+    fn candidates_not_shaped_as_a_binding_get_no_artifacts() {
+        let mut c = candidate(PROJECT, "roles/bigquery.jobUser", GSA);
+        c.grant.source = "something else".into();
+        assert!(artifacts(&c).is_empty());
+        let mut c = candidate(PROJECT, "roles/bigquery.jobUser", GSA);
+        c.chain.clear();
+        assert!(artifacts(&c).is_empty());
+        let mut c = candidate(PROJECT, "roles/bigquery.jobUser", GSA);
+        c.resources = vec!["//cloudresourcemanager.googleapis.com/projects/other".into()];
+        assert!(artifacts(&c).is_empty());
+    }
+}
