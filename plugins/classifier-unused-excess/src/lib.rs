@@ -233,7 +233,13 @@ fn artifacts(candidate: &Candidate, batch: &[Candidate]) -> Vec<Artifact> {
             .into_iter()
             .collect();
     }
-    if !candidate.grant.owned || candidate.usage.used_permissions.is_empty() {
+    if !candidate.grant.owned {
+        return Vec::new();
+    }
+    // A rule of a binding never used still points to the binding's
+    // replacement, if any of its rules were used.
+    let kubernetes_rbac = candidate.cloud == Cloud::Kubernetes && !runtime::is_syscalls(candidate);
+    if candidate.usage.used_permissions.is_empty() && !kubernetes_rbac {
         return Vec::new();
     }
     if runtime::is_syscalls(candidate) {

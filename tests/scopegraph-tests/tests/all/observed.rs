@@ -192,3 +192,271 @@ fn a_profile_kubescape_has_not_finished_is_insufficient_observation() {
     assert_eq!(syscalls["status"], "insufficient-observation");
     assert_eq!(syscalls["reduction"]["artifact"], Value::Null);
 }
+
+/// An agent Deployment whose own ServiceAccount is bound to a Role with
+/// more than it uses, as `kubectl get -o json` prints them.
+fn planner_snapshot(dir: &Path) {
+    let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": [
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "planner", "namespace": "agents", "creationTimestamp": "2026-10-01T09:00:00Z",
+                      "labels": {"app": "planner", "scopegraph.io/agent": "true"}},
+         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "planner"}},
+                  "template": {"metadata": {"labels": {"app": "planner"}},
+                               "spec": {"serviceAccountName": "planner",
+                                        "containers": [{"name": "planner", "image": "ghcr.io/acme/planner:1.4.2"}]}}}},
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": {"name": "planner", "namespace": "agents"}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": "planner", "namespace": "agents"},
+         "rules": [
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "delete"]},
+            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]},
+            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"]}
+         ]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": "planner", "namespace": "agents"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "planner"},
+         "subjects": [{"kind": "ServiceAccount", "name": "planner", "namespace": "agents"}]}
+    ]});
+    std::fs::write(
+        dir.join("agents.json"),
+        serde_json::to_string_pretty(&list).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Kubernetes audit events (`audit.k8s.io/v1`, one per line as the API
+/// server's log backend writes them) of the planner's pods over the days
+/// `days` of November 2026. `pod_of(day)` names the pod that made each
+/// day's requests: a new one every day is a workload that restarts.
+fn planner_audit(days: std::ops::RangeInclusive<u32>, pod_of: impl Fn(u32) -> String) -> String {
+    let mut lines = Vec::new();
+    for day in days {
+        let pod = pod_of(day);
+        let requests = [
+            (
+                "get",
+                "pods",
+                None,
+                Some("planner-job-1"),
+                "/api/v1/namespaces/agents/pods/planner-job-1",
+            ),
+            (
+                "list",
+                "pods",
+                None,
+                None,
+                "/api/v1/namespaces/agents/pods?limit=500",
+            ),
+            (
+                "get",
+                "pods",
+                Some("log"),
+                Some("planner-job-1"),
+                "/api/v1/namespaces/agents/pods/planner-job-1/log",
+            ),
+            (
+                "get",
+                "configmaps",
+                None,
+                Some("planner-tools"),
+                "/api/v1/namespaces/agents/configmaps/planner-tools",
+            ),
+        ];
+        for (i, (verb, resource, sub, name, uri)) in requests.into_iter().enumerate() {
+            let at = format!("2026-11-{day:02}T10:{:02}:07.512345Z", 10 + i);
+            let mut object =
+                json!({"resource": resource, "namespace": "agents", "apiVersion": "v1"});
+            if let Some(sub) = sub {
+                object["subresource"] = json!(sub);
+            }
+            if let Some(name) = name {
+                object["name"] = json!(name);
+            }
+            lines.push(json!({
+                "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+                "auditID": format!("6f1c2a7e-{day:04}-4c1d-9d7e-{i:012}"),
+                "stage": "ResponseComplete", "requestURI": uri, "verb": verb,
+                "user": {"username": "system:serviceaccount:agents:planner",
+                         "uid": "0b5d1f43-8f1e-4b7a-9a51-3c2f6f0f9a11",
+                         "groups": ["system:serviceaccounts", "system:serviceaccounts:agents", "system:authenticated"],
+                         "extra": {"authentication.kubernetes.io/credential-id": [format!("JTI=8d2f{day:02}c1-1b1e-4f5e-a1d2-77e3b1c0e9a{}", day % 10)],
+                                   "authentication.kubernetes.io/node-name": ["ip-10-0-12-34.eu-west-1.compute.internal"],
+                                   "authentication.kubernetes.io/node-uid": ["5a1e0c1d-2f3b-4a5c-8d9e-0f1a2b3c4d5e"],
+                                   "authentication.kubernetes.io/pod-name": [pod],
+                                   "authentication.kubernetes.io/pod-uid": [format!("c0ffee00-0000-4000-8000-{day:012}")]}},
+                "sourceIPs": ["10.0.12.77"], "userAgent": "planner/1.4.2 (linux/amd64) kubernetes-python/29.0.0",
+                "objectRef": object,
+                "responseStatus": {"metadata": {}, "code": 200},
+                "requestReceivedTimestamp": at, "stageTimestamp": at,
+                "annotations": {"authorization.k8s.io/decision": "allow",
+                                "authorization.k8s.io/reason": "RBAC: allowed by RoleBinding \"planner/agents\" of Role \"planner\" to ServiceAccount \"planner/agents\""}
+            }));
+        }
+    }
+    lines.iter().map(|l| l.to_string() + "\n").collect()
+}
+
+/// The planner's Kubernetes findings: one per rule of its Role with
+/// something unused.
+fn rbac_findings(report: &Value) -> Vec<Value> {
+    findings(report, "unused-excess")
+        .into_iter()
+        .filter(|f| f["agent"] == "default/agents/Deployment/planner" && f["cloud"] == "kubernetes")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn audit_events_of_restarting_pods_give_the_same_findings_and_an_rbac_role_of_what_was_used() {
+    let cache = tempfile::tempdir().unwrap();
+    let snapshot = tempfile::tempdir().unwrap();
+    planner_snapshot(snapshot.path());
+    let logs = snapshot.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+
+    // Fourteen days, a new pod (name and uid) every day.
+    let restarting = |day: u32| format!("planner-7c9d5b8f4-{:05x}", day * 7919);
+    std::fs::write(logs.join("audit.log"), planner_audit(6..=19, restarting)).unwrap();
+    let report = audit(snapshot.path(), cache.path());
+    let unused = rbac_findings(&report);
+    let mut by_rule: Vec<(&str, Value)> = unused
+        .iter()
+        .map(|f| {
+            assert_eq!(f["status"], "open");
+            assert_eq!(f["grant"]["owned"], true);
+            (
+                f["grant"]["source"].as_str().unwrap(),
+                f["permissions"].clone(),
+            )
+        })
+        .collect();
+    by_rule.sort_by_key(|(_, p)| p.to_string());
+    // Exactly what no pod of the fourteen ever asked for, rule by rule;
+    // the pods/log rule was wholly used and has no finding.
+    assert_eq!(
+        by_rule,
+        vec![
+            (
+                "RoleBinding agents/planner -> Role agents/planner",
+                json!(["apps/deployments:get", "apps/deployments:patch"])
+            ),
+            (
+                "RoleBinding agents/planner -> Role agents/planner",
+                json!(["configmaps:list"])
+            ),
+            (
+                "RoleBinding agents/planner -> Role agents/planner",
+                json!(["pods:watch", "pods:delete"])
+            ),
+        ]
+    );
+    let agent = report["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "default/agents/Deployment/planner")
+        .unwrap();
+    assert_eq!(agent["observed_days"], 14);
+
+    // One replacement for the binding, covering every rule's use.
+    let files: std::collections::BTreeSet<&str> = unused
+        .iter()
+        .map(|f| f["reduction"]["artifact"].as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let rbac = artifact(snapshot.path(), &unused[0]);
+    validate::kubernetes_yaml(&rbac);
+    let docs = yaml_documents(&rbac);
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0]["kind"], "Role");
+    assert_eq!(docs[0]["metadata"]["namespace"], "agents");
+    assert_eq!(
+        docs[0]["rules"],
+        json!([
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        ])
+    );
+    assert_eq!(docs[1]["kind"], "RoleBinding");
+    assert_eq!(
+        docs[1]["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "planner", "namespace": "agents"}])
+    );
+
+    // The same requests from one long-lived pod: nothing in the findings
+    // depends on which pod made them.
+    std::fs::write(
+        logs.join("audit.log"),
+        planner_audit(6..=19, |_| "planner-7c9d5b8f4-x2x7q".to_string()),
+    )
+    .unwrap();
+    let steady = audit(snapshot.path(), cache.path());
+    let strip = |report: &Value| -> Vec<Value> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                json!([
+                    f["id"],
+                    f["category"],
+                    f["status"],
+                    f["permissions"],
+                    f["reduction"]
+                ])
+            })
+            .collect()
+    };
+    assert_eq!(strip(&report), strip(&steady));
+}
+
+#[test]
+fn an_event_no_workload_can_be_tied_to_is_reported_with_its_line_not_guessed() {
+    let cache = tempfile::tempdir().unwrap();
+    let snapshot = tempfile::tempdir().unwrap();
+    planner_snapshot(snapshot.path());
+    let logs = snapshot.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut events = planner_audit(6..=19, |_| "planner-7c9d5b8f4-x2x7q".to_string());
+    // Line 57: an event whose user the API server did not record.
+    let mut anonymous: Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    anonymous["user"] = json!({});
+    anonymous["objectRef"]["resource"] = json!("secrets");
+    events.push_str(&(anonymous.to_string() + "\n"));
+    std::fs::write(logs.join("audit.log"), events).unwrap();
+    let report = audit(snapshot.path(), cache.path());
+    // The secret read is nobody's: nothing of it reaches the findings.
+    assert_eq!(rbac_findings(&report).len(), 3);
+    assert!(!report["findings"].to_string().contains("secrets"));
+    let diagnostics: Vec<String> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} | {}",
+                d["source"].as_str().unwrap(),
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let line = diagnostics
+        .iter()
+        .find(|d| d.contains("audit.log:57"))
+        .unwrap_or_else(|| panic!("the event is not reported by line: {diagnostics:#?}"));
+    assert!(
+        line.contains("user") || line.contains("unattributable"),
+        "{line}"
+    );
+    let summary = diagnostics
+        .iter()
+        .find(|d| d.starts_with("k8s-audit |"))
+        .unwrap();
+    assert!(
+        summary.contains("57 record(s): 56 credited as use"),
+        "{summary}"
+    );
+}
