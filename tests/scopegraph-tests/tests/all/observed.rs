@@ -460,3 +460,140 @@ fn an_event_no_workload_can_be_tied_to_is_reported_with_its_line_not_guessed() {
         "{summary}"
     );
 }
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo-org");
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// BigQuery data-access audit entries of the demo's `bq-agent` GSA, as
+/// `gcloud logging read --format=json` prints them (one pretty JSON array).
+fn bigquery_audit(days: std::ops::RangeInclusive<u32>) -> String {
+    let email = "bq-agent@acme-data.iam.gserviceaccount.com";
+    let mut entries = Vec::new();
+    for day in days {
+        for (permission, resource, method, minute) in [
+            (
+                "bigquery.jobs.create",
+                "projects/acme-data/jobs/bquxjob_4e1d_{day}",
+                "google.cloud.bigquery.v2.JobService.InsertJob",
+                5,
+            ),
+            (
+                "bigquery.tables.getData",
+                "projects/acme-data/datasets/analytics/tables/revenue",
+                "google.cloud.bigquery.v2.JobService.InsertJob",
+                6,
+            ),
+        ] {
+            let resource = resource.replace("{day}", &day.to_string());
+            let at = format!("2026-11-{day:02}T07:{minute:02}:41.204817Z");
+            entries.push(json!({
+                "insertId": format!("-7x2kq3e{day:02}{minute:02}"),
+                "logName": "projects/acme-data/logs/cloudaudit.googleapis.com%2Fdata_access",
+                "protoPayload": {
+                    "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+                    "authenticationInfo": {
+                        "principalEmail": email,
+                        "serviceAccountDelegationInfo": [{"principalSubject": "serviceAccount:acme-prod.svc.id.goog[analytics/bq-agent]"}]
+                    },
+                    "authorizationInfo": [{"granted": true, "permission": permission, "resource": resource,
+                                           "resourceAttributes": {}}],
+                    "methodName": method,
+                    "requestMetadata": {"callerIp": "10.8.0.23", "callerSuppliedUserAgent": "gl-python/3.12.3 gccl/3.25.0"},
+                    "resourceName": resource,
+                    "serviceName": "bigquery.googleapis.com",
+                    "status": {}
+                },
+                "receiveTimestamp": at,
+                "resource": {"labels": {"project_id": "acme-data"}, "type": "bigquery_project"},
+                "severity": "INFO",
+                "timestamp": at
+            }));
+        }
+    }
+    serde_json::to_string_pretty(&entries).unwrap()
+}
+
+#[test]
+fn gcp_audit_logs_scope_an_owned_binding_down_to_a_custom_role_of_what_was_used() {
+    let cache = tempfile::tempdir().unwrap();
+    let snapshot = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(DEMO), snapshot.path());
+    let logs = snapshot.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("bigquery.json"), bigquery_audit(8..=17)).unwrap();
+    let report = audit(snapshot.path(), cache.path());
+    let job_user = findings(&report, "unused-excess")
+        .into_iter()
+        .find(|f| {
+            f["agent"] == "prod-gke/analytics/Deployment/bq-agent"
+                && f["grant"]["source"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("projects/acme-data IAM binding roles/bigquery.jobUser")
+        })
+        .unwrap_or_else(|| panic!("no jobUser finding: {report:#}"));
+    assert_eq!(job_user["status"], "open");
+    // The role, expanded to its nine permissions, less the one used.
+    let never: Vec<&str> = job_user["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(never.len(), 8);
+    assert!(!never.contains(&"bigquery.jobs.create"));
+    assert!(never.contains(&"dataform.repositories.create"));
+
+    let dir = snapshot.path().join("artifacts-out");
+    let role_path = job_user["reduction"]["artifact"].as_str().unwrap();
+    let role: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(dir.join(role_path)).unwrap()).unwrap();
+    assert_eq!(role["stage"], "GA");
+    assert_eq!(role["includedPermissions"], json!(["bigquery.jobs.create"]));
+    // The script that swaps the binding parses as shell and names both roles.
+    let script_path = std::fs::read_dir(dir.join(Path::new(role_path).parent().unwrap()))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "sh")
+                && std::fs::read_to_string(p)
+                    .unwrap()
+                    .contains("roles/bigquery.jobUser")
+        })
+        .unwrap();
+    let script = std::fs::read_to_string(&script_path).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script_path)
+        .output()
+        .unwrap();
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+    assert!(
+        script.contains("gcloud projects add-iam-policy-binding acme-data"),
+        "{script}"
+    );
+    assert!(
+        script.contains("gcloud projects remove-iam-policy-binding acme-data"),
+        "{script}"
+    );
+    assert!(
+        script.contains("--member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com"),
+        "{script}"
+    );
+}
