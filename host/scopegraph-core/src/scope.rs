@@ -314,6 +314,16 @@ pub fn candidates(
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
     for agent in agents {
+        // What the providers know of the agent's cluster.
+        let cluster = agent.id.split('/').next().unwrap_or_default();
+        let mut context: Vec<(String, String)> = graph
+            .lookup(&format!("k8s:{cluster}"))
+            .and_then(|ix| graph.node(ix))
+            .filter(|n| n.node.kind == "cluster")
+            .map(|n| n.node.attributes.clone())
+            .unwrap_or_default();
+        context.sort();
+        context.dedup();
         for entry in effective_scope(graph, reach, agent) {
             let grant = entry.grant;
             let principal = graph
@@ -341,6 +351,7 @@ pub fn candidates(
                     ..Usage::default()
                 },
                 evidence: grant.evidence.clone(),
+                context: context.clone(),
             });
         }
     }
@@ -436,6 +447,54 @@ mod tests {
             diagnostics: vec![],
         };
         IdentityGraph::build(vec![("test".into(), out)]).0
+    }
+
+    #[test]
+    fn candidates_carry_what_the_providers_know_of_the_agents_cluster() {
+        let k8s = ProviderOutput {
+            nodes: vec![
+                node("k8s:c/ns/Deployment/a", "workload", &[("agent", "true")]),
+                node("sa-a", "service-account", &[]),
+                node(
+                    "k8s:c",
+                    "cluster",
+                    &[("eks:oidc-issuer", "https://oidc.example/id/1")],
+                ),
+            ],
+            edges: vec![edge(
+                "k8s:c/ns/Deployment/a",
+                "sa-a",
+                "runs-as",
+                "spec.serviceAccountName",
+            )],
+            grants: vec![grant("own", "sa-a", &["secrets:get"])],
+            diagnostics: vec![],
+        };
+        // Another provider knows other facts of the same cluster.
+        let gcp = ProviderOutput {
+            nodes: vec![node(
+                "k8s:c",
+                "cluster",
+                &[("gke:workload-pool", "p.svc.id.goog")],
+            )],
+            ..ProviderOutput::default()
+        };
+        let g = IdentityGraph::build(vec![("k8s".into(), k8s), ("gcp".into(), gcp)]).0;
+        let reach = Reach::compute(&g);
+        let (agents, _) = agents(&g, &[]);
+        let cands = candidates(&g, &reach, &agents, 14);
+        assert_eq!(cands.len(), 1);
+        assert_eq!(
+            cands[0].context,
+            vec![
+                (
+                    "eks:oidc-issuer".to_string(),
+                    "https://oidc.example/id/1".to_string()
+                ),
+                ("gke:workload-pool".to_string(), "p.svc.id.goog".to_string()),
+            ]
+        );
+        assert_eq!(cands[0].context("gke:workload-pool"), Some("p.svc.id.goog"));
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub(crate) fn candidate_in(c: &m::Candidate) -> w::Candidate {
             used_resources: c.usage.used_resources.clone(),
         },
         evidence: c.evidence.iter().map(evidence_in).collect(),
+        context: c.context.clone(),
     }
 }
 

@@ -80,6 +80,9 @@ pub fn resolve(documents: &[Document]) -> ProviderOutput {
     for principal in inputs.principals.values() {
         out.node(principal_node(principal));
     }
+    for cluster in inputs.clusters.iter().filter(|c| c.cloud == Cloud::Aws) {
+        out.node(cluster_node(cluster));
+    }
     let library = grants::Library::build(inputs, &mut out);
     let effective: BTreeMap<String, grants::Effective> = inputs
         .principals
@@ -108,6 +111,30 @@ pub fn resolve(documents: &[Document]) -> ProviderOutput {
 
     chains::Chains::new(inputs, &effective, &mut out).resolve(&mut out);
     out.finish()
+}
+
+/// What a rule needs of an EKS cluster to give an agent its own IAM role:
+/// the issuer its IRSA trust names (`plugins/README.md`, cluster nodes).
+fn cluster_node(cluster: &inputs::Cluster) -> Node {
+    let mut attributes = Vec::new();
+    if let Some(issuer) = &cluster.issuer_display {
+        attributes.push(("eks:oidc-issuer".to_string(), format!("https://{issuer}")));
+    }
+    if let Some(arn) = &cluster.arn {
+        attributes.push(("eks:cluster-arn".to_string(), arn.clone()));
+    }
+    Node {
+        id: format!("k8s:{}", cluster.name),
+        kind: "cluster".into(),
+        cloud: Cloud::Kubernetes,
+        name: cluster.name.clone(),
+        attributes,
+        evidence: vec![scopegraph_sdk::EvidenceRef {
+            kind: "document".into(),
+            reference: cluster.origin.document.clone(),
+            summary: format!("EKS cluster {}", cluster.name),
+        }],
+    }
 }
 
 fn principal_node(principal: &IamPrincipal) -> Node {

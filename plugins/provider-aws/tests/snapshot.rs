@@ -474,13 +474,23 @@ fn roles_and_users_are_cloud_identities() {
     let user = node(&out, "aws:arn:aws:iam::111122223333:user/ci/ci-deployer");
     assert_eq!(attribute(user, "type"), Some("user"));
     assert_eq!(attribute(user, "groups"), Some("deployers"));
-    // Only IAM principals: Kubernetes nodes are the Kubernetes provider's.
-    assert_eq!(out.nodes.len(), 16);
+    // IAM principals, and the EKS clusters' facts; other Kubernetes nodes
+    // are the Kubernetes provider's.
+    let (clusters, principals): (Vec<&Node>, Vec<&Node>) =
+        out.nodes.iter().partition(|n| n.kind == "cluster");
+    assert_eq!(principals.len(), 16);
     assert!(
-        out.nodes
+        principals
             .iter()
             .all(|n| n.id.starts_with("aws:arn:aws:iam::"))
     );
+    let eks: Vec<(&str, Option<&str>)> = clusters
+        .iter()
+        .map(|n| (n.id.as_str(), attribute(n, "eks:oidc-issuer")))
+        .collect();
+    assert_eq!(eks.len(), 2, "{eks:?}");
+    assert!(eks.iter().all(|(id, issuer)| id.starts_with("k8s:")
+        && issuer.is_some_and(|i| i.starts_with("https://oidc.eks."))));
 }
 
 #[test]
@@ -712,7 +722,9 @@ fn without_the_iam_export_nothing_is_guessed() {
         .filter(|d| !d.id.starts_with("iam/"))
         .collect();
     let out = resolve(documents);
-    assert!(out.nodes.is_empty() && out.edges.is_empty() && out.grants.is_empty());
+    // The clusters' own facts are known; no identity, chain or grant is.
+    assert!(out.nodes.iter().all(|n| n.kind == "cluster"));
+    assert!(out.edges.is_empty() && out.grants.is_empty());
     assert!(
         out.diagnostics
             .iter()

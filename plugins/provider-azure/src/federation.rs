@@ -106,13 +106,28 @@ pub fn resolve(
     unlabelled_workloads(objects, &federated, out);
 }
 
-/// AKS clusters by name; the first description of a name wins.
+/// AKS clusters by name; the first description of a name wins. Each is a
+/// `cluster` node with what a rule needs to give an agent its own managed
+/// identity: the OIDC issuer its federated credentials name, and where the
+/// cluster lives (`plugins/README.md`, cluster nodes).
 fn clusters<'a>(records: &'a AzureRecords, out: &mut Output) -> BTreeMap<&'a str, &'a Cluster> {
     let mut clusters: BTreeMap<&str, &Cluster> = BTreeMap::new();
     for cluster in &records.clusters {
         match clusters.get(cluster.name.as_str()) {
             None => {
                 clusters.insert(&cluster.name, cluster);
+                let mut attributes = vec![("aks:resource-id".to_string(), cluster.resource_id.clone())];
+                if let Some(issuer) = &cluster.issuer {
+                    attributes.push(("aks:oidc-issuer".into(), issuer.clone()));
+                }
+                out.node(scopegraph_sdk::Node {
+                    id: format!("k8s:{}", cluster.name),
+                    kind: "cluster".into(),
+                    cloud: scopegraph_sdk::Cloud::Kubernetes,
+                    name: cluster.name.clone(),
+                    attributes,
+                    evidence: vec![cluster.origin.evidence("document", format!("AKS cluster {}", cluster.name))],
+                });
             }
             Some(first) if first.issuer != cluster.issuer => out.warn(
                 &cluster.origin.document,

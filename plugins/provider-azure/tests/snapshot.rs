@@ -260,7 +260,19 @@ fn identity_nodes_merge_identity_and_service_principal_exports() {
             // Known only from role assignments.
             (PLATFORM_ADMINS, ("group", "platform-admins")),
             (ALICE, ("user", "alice@acme.example")),
+            // The AKS cluster's facts, for rules that give an agent its own identity.
+            ("k8s:prod-aks", ("cluster", "prod-aks")),
         ])
+    );
+    let cluster = node(&out, "k8s:prod-aks");
+    let issuer = cluster
+        .attributes
+        .iter()
+        .find(|(k, _)| k == "aks:oidc-issuer")
+        .map(|(_, v)| v.as_str());
+    assert!(
+        issuer.is_some_and(|i| i.starts_with("https://") && i.ends_with('/')),
+        "{cluster:?}"
     );
 
     let report = node(&out, REPORT_AGENT);

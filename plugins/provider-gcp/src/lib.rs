@@ -53,6 +53,9 @@ pub fn resolve(documents: &[Document]) -> ProviderOutput {
     let mut out = Output::default();
     let mut inputs = input::read(documents);
     out.extend_diagnostics(std::mem::take(&mut inputs.diagnostics));
+    for cluster in &inputs.clusters {
+        out.node(cluster_node(cluster));
+    }
     let hierarchy = Hierarchy::build(&inputs, &mut out);
     let mut roles = Roles::new(&inputs.roles, &hierarchy, &mut out);
     let world = World::build(&inputs, &hierarchy, &mut roles, &mut out);
@@ -63,6 +66,43 @@ pub fn resolve(documents: &[Document]) -> ProviderOutput {
     node_pools::resolve(&world, &mut out);
     impersonation::resolve(&world, &mut out);
     out.finish()
+}
+
+/// What a rule needs of a GKE cluster to give an agent its own GSA: the
+/// workload pool its Workload Identity members name, and the project
+/// (`plugins/README.md`, cluster nodes).
+fn cluster_node(cluster: &input::Cluster) -> scopegraph_sdk::Node {
+    let mut attributes = Vec::new();
+    for (key, value) in [
+        ("gke:workload-pool", &cluster.pool),
+        ("gke:project", &cluster.project),
+        ("gke:location", &cluster.location),
+    ] {
+        if let Some(value) = value {
+            attributes.push((key.to_string(), value.clone()));
+        }
+    }
+    if let (Some(project), Some(location)) = (&cluster.project, &cluster.location) {
+        attributes.push((
+            "gke:oidc-issuer".to_string(),
+            format!(
+                "https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{}",
+                cluster.name
+            ),
+        ));
+    }
+    scopegraph_sdk::Node {
+        id: format!("k8s:{}", cluster.name),
+        kind: "cluster".into(),
+        cloud: scopegraph_sdk::Cloud::Kubernetes,
+        name: cluster.name.clone(),
+        attributes,
+        evidence: vec![scopegraph_sdk::EvidenceRef {
+            kind: "document".into(),
+            reference: cluster.origin.document.clone(),
+            summary: format!("GKE cluster {}", cluster.name),
+        }],
+    }
 }
 
 #[cfg(test)]

@@ -232,7 +232,29 @@ fn output_satisfies_the_hosts_checks() {
     let kinds: BTreeSet<&str> = out.nodes.iter().map(|n| n.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        BTreeSet::from(["cloud-identity", "group", "service-account"])
+        BTreeSet::from(["cloud-identity", "cluster", "group", "service-account"])
+    );
+    // The GKE cluster's facts, for rules that give an agent its own GSA.
+    // (dev-gke runs without Workload Identity: no pool to name.)
+    let pools: BTreeSet<(&str, Option<&str>)> = out
+        .nodes
+        .iter()
+        .filter(|n| n.kind == "cluster")
+        .map(|n| {
+            let pool = n
+                .attributes
+                .iter()
+                .find(|(k, _)| k == "gke:workload-pool")
+                .map(|(_, v)| v.as_str());
+            (n.id.as_str(), pool)
+        })
+        .collect();
+    assert!(pools.contains(&("k8s:dev-gke", None)), "{pools:?}");
+    assert!(
+        pools
+            .iter()
+            .any(|(_, pool)| pool.is_some_and(|p| p.ends_with(".svc.id.goog"))),
+        "{pools:?}"
     );
     assert_eq!(resolve(snapshot()), out, "deterministic");
 }

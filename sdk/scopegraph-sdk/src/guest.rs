@@ -236,6 +236,7 @@ impl From<w::Candidate> for m::Candidate {
                 used_resources: c.usage.used_resources,
             },
             evidence: conv(c.evidence),
+            context: c.context,
         }
     }
 }

@@ -156,6 +156,18 @@ pub struct Candidate {
     pub chain: Vec<Hop>,
     pub usage: Usage,
     pub evidence: Vec<EvidenceRef>,
+    /// Facts about the agent's cluster (its `cluster` node's attributes).
+    pub context: Vec<(String, String)>,
+}
+
+impl Candidate {
+    /// A fact about the agent's cluster: `aws:oidc-issuer`, `gcp:workload-pool`...
+    pub fn context(&self, key: &str) -> Option<&str> {
+        self.context
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
