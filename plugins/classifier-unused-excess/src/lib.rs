@@ -133,6 +133,27 @@ pub fn judge_among(
             misroute: String::new(),
         });
     }
+    // The Azure Activity Log records control-plane writes and actions only:
+    // reads and data-plane operations never appear in it, so their absence
+    // says nothing.
+    let (unused, unobservable) = split_unobservable(candidate, unused);
+    if unused.is_empty() {
+        return Some(Verdict {
+            candidate: candidate.id.clone(),
+            category: Some(Category::UnusedExcess),
+            contributing,
+            status: Status::InsufficientObservation,
+            rationale: format!(
+                "insufficient observation: the Azure Activity Log does not record read or data-plane \
+                 operations, so none of these {} can be judged from it (resource logs would)",
+                unobservable.len()
+            ),
+            permissions: unobservable,
+            evidence,
+            reduction: None,
+            misroute: String::new(),
+        });
+    }
     let misroute = if candidate.grant.owned {
         "If these permissions are in fact used by unlogged work, scoping down breaks it; \
          if the grant is really inherited, editing this policy leaves the upstream binding in place."
@@ -269,6 +290,30 @@ fn artifacts(candidate: &Candidate, batch: &[Candidate]) -> Vec<Artifact> {
                 .collect()
         }
     }
+}
+
+/// Of the unused permissions, the ones the logs could have shown in use,
+/// and the ones they could not: for Azure, reads (`…/read`) and data
+/// actions, which the Activity Log never records — unless the logs show
+/// this grant used for some operation of the class (resource logs were
+/// read), which proves they are recorded.
+fn split_unobservable(candidate: &Candidate, unused: Vec<String>) -> (Vec<String>, Vec<String>) {
+    if candidate.cloud != Cloud::Azure {
+        return (unused, Vec::new());
+    }
+    let used = &candidate.usage.used_permissions;
+    let is_read = |p: &str| p.to_ascii_lowercase().ends_with("/read");
+    if azure::Plane::of(candidate) == Some(azure::Plane::DataActions) {
+        return if used.is_empty() {
+            (Vec::new(), unused)
+        } else {
+            (unused, Vec::new())
+        };
+    }
+    if used.iter().any(|p| is_read(p)) {
+        return (unused, Vec::new());
+    }
+    unused.into_iter().partition(|p| !is_read(p))
 }
 
 /// Granted permissions with no observed use. AWS action names are
@@ -579,6 +624,59 @@ mod tests {
         );
         assert_eq!(docs[1]["kind"], "ClusterRoleBinding");
         assert_eq!(docs[1]["subjects"][0]["name"], "planner");
+    }
+
+    #[test]
+    fn azure_reads_and_data_actions_are_not_judged_from_the_activity_log() {
+        let evidence = |plane: &str| EvidenceRef {
+            kind: "document".into(),
+            reference: format!("doc-3#/0/permissions/0/{plane}"),
+            summary: String::new(),
+        };
+        let mut c = candidate(
+            &[
+                "Microsoft.Storage/storageAccounts/read",
+                "Microsoft.Storage/storageAccounts/write",
+                "Microsoft.Storage/storageAccounts/listKeys/action",
+            ],
+            &["Microsoft.Storage/storageAccounts/listKeys/action"],
+            14,
+        );
+        c.cloud = Cloud::Azure;
+        c.evidence = vec![evidence("actions")];
+        let verdict = judge(&c, 7).expect("a verdict");
+        assert_eq!(verdict.status, Status::Open);
+        assert_eq!(
+            verdict.permissions,
+            vec!["Microsoft.Storage/storageAccounts/write"]
+        );
+
+        // Nothing but reads unused: nothing can be judged.
+        c.permissions.remove(1);
+        let verdict = judge(&c, 7).expect("a verdict");
+        assert_eq!(verdict.status, Status::InsufficientObservation);
+        assert_eq!(
+            verdict.permissions,
+            vec!["Microsoft.Storage/storageAccounts/read"]
+        );
+        assert!(
+            verdict
+                .rationale
+                .contains("does not record read or data-plane")
+        );
+
+        // A data-plane grant with no observed use at all: not judged either.
+        let mut data = candidate(
+            &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+            &[],
+            14,
+        );
+        data.cloud = Cloud::Azure;
+        data.evidence = vec![evidence("dataActions")];
+        assert_eq!(
+            judge(&data, 7).expect("a verdict").status,
+            Status::InsufficientObservation
+        );
     }
 
     #[test]
