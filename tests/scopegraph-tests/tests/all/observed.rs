@@ -597,3 +597,123 @@ fn gcp_audit_logs_scope_an_owned_binding_down_to_a_custom_role_of_what_was_used(
         "{script}"
     );
 }
+
+const AZURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../plugins/provider-azure/tests/fixtures"
+);
+
+/// Azure Activity Log records (`az monitor activity-log list` output) of
+/// the report agent's managed identity listing the storage account's keys.
+fn list_keys_activity(days: std::ops::RangeInclusive<u32>) -> String {
+    let account = "/subscriptions/7f9c2b1e-4a3d-4c8e-9b21-5d6e7f8a9b0c/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/streportsprod";
+    let records: Vec<Value> = days
+        .map(|day| {
+            json!({
+                "authorization": {"action": "Microsoft.Storage/storageAccounts/listKeys/action", "scope": account},
+                "caller": "a1c2e3f4-1111-4a2b-8c3d-5e6f7a8b9c01",
+                "category": {"localizedValue": "Administrative", "value": "Administrative"},
+                "claims": {
+                    "appid": "a1c2e3f4-1111-4a2b-8c3d-5e6f7a8b9c01",
+                    "http://schemas.microsoft.com/identity/claims/objectidentifier": "b2d3f4a5-2222-4b3c-9d4e-6f7a8b9c0d12",
+                    "xms_mirid": "/subscriptions/7f9c2b1e-4a3d-4c8e-9b21-5d6e7f8a9b0c/resourcegroups/rg-agents-prod/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-report-agent",
+                    "idtyp": "app"
+                },
+                "correlationId": format!("5d1e{day:04}-7a3b-4c2d-9e8f-0a1b2c3d4e5f"),
+                "eventDataId": format!("9c8b{day:04}-1d2e-4f3a-8b7c-6d5e4f3a2b1c"),
+                "eventName": {"localizedValue": "End request", "value": "EndRequest"},
+                "eventTimestamp": format!("2026-11-{day:02}T06:30:12.4871234Z"),
+                "level": "Informational",
+                "operationName": {"localizedValue": "List Storage Account Keys", "value": "Microsoft.Storage/storageAccounts/listKeys/action"},
+                "resourceGroupName": "rg-data-prod",
+                "resourceId": account,
+                "resourceProviderName": {"localizedValue": "Microsoft Storage", "value": "Microsoft.Storage"},
+                "status": {"localizedValue": "Succeeded", "value": "Succeeded"},
+                "subStatus": {"localizedValue": "OK (HTTP Status Code: 200)", "value": "OK"},
+                "subscriptionId": "7f9c2b1e-4a3d-4c8e-9b21-5d6e7f8a9b0c",
+                "tenantId": "3b0f6c2e-8d41-4a7b-9c55-1e2f3a4b5c6d"
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&records).unwrap()
+}
+
+#[test]
+fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_unjudged() {
+    let cache = tempfile::tempdir().unwrap();
+    let snapshot = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(AZURE), snapshot.path());
+    // The report agent also holds Storage Account Contributor on the account.
+    let assignments_path = snapshot.path().join("azure/role-assignments.json");
+    let mut assignments: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&assignments_path).unwrap()).unwrap();
+    let mut contributor = assignments[3].clone();
+    let scope = contributor["scope"].as_str().unwrap().to_string();
+    contributor["condition"] = Value::Null;
+    contributor["conditionVersion"] = Value::Null;
+    contributor["name"] = json!("0a1b2c3d-0010-4e5f-8a9b-0c1d2e3f4a10");
+    contributor["id"] = json!(format!(
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/0a1b2c3d-0010-4e5f-8a9b-0c1d2e3f4a10"
+    ));
+    contributor["roleDefinitionName"] = json!("Storage Account Contributor");
+    contributor["roleDefinitionId"] = json!(
+        "/subscriptions/7f9c2b1e-4a3d-4c8e-9b21-5d6e7f8a9b0c/providers/Microsoft.Authorization/roleDefinitions/17d1049b-9a84-46fb-8f53-869881c3d3ab"
+    );
+    assignments.push(contributor);
+    std::fs::write(
+        &assignments_path,
+        serde_json::to_string_pretty(&assignments).unwrap(),
+    )
+    .unwrap();
+    let logs = snapshot.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("activity.json"), list_keys_activity(6..=19)).unwrap();
+
+    let report = audit(snapshot.path(), cache.path());
+    let of_assignment = |suffix: &str| -> Vec<Value> {
+        findings(&report, "unused-excess")
+            .into_iter()
+            .filter(|f| f["grant"]["source"].as_str().unwrap().ends_with(suffix))
+            .cloned()
+            .collect()
+    };
+    let contributor = of_assignment("0a1b2c3d-0010-4e5f-8a9b-0c1d2e3f4a10");
+    let open: Vec<&Value> = contributor
+        .iter()
+        .filter(|f| f["status"] == "open")
+        .collect();
+    assert_eq!(open.len(), 1, "{contributor:#?}");
+    let never: Vec<&str> = open[0]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        never.contains(&"Microsoft.Storage/storageAccounts/delete"),
+        "{never:?}"
+    );
+    assert!(
+        !never.iter().any(|p| p.ends_with("/read")),
+        "reads are not judged: {never:?}"
+    );
+    assert!(!never.contains(&"Microsoft.Storage/storageAccounts/listKeys/action"));
+
+    let dir = snapshot.path().join("artifacts-out");
+    let role_path = open[0]["reduction"]["artifact"].as_str().unwrap();
+    let role: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(role_path)).unwrap()).unwrap();
+    assert_eq!(role["IsCustom"], true);
+    assert_eq!(
+        role["Actions"],
+        json!(["Microsoft.Storage/storageAccounts/listKeys/action"])
+    );
+    assert_eq!(role["DataActions"], json!([]));
+    assert_eq!(role["AssignableScopes"], json!([scope]));
+
+    // The Reader assignment at the management group is all reads: the
+    // Activity Log cannot tell, so it is not called unused.
+    let reader = of_assignment("0a1b2c3d-0001-4e5f-8a9b-0c1d2e3f4a01");
+    assert_eq!(reader.len(), 1);
+    assert_eq!(reader[0]["status"], "insufficient-observation");
+}
