@@ -14,8 +14,12 @@
 //!
 //! - `generate DIR MB`: write the three data sets of about `MB` each to `DIR`.
 //! - `run CONTENDER PATH...`: one contender (`ingest`, `serde-ignored`,
-//!   `serde-value`) over the files, printing what it counted; wrap it in
-//!   `/usr/bin/time -v` for its peak RSS.
+//!   `serde-value`, `serde-fields`) over the files, printing what it
+//!   counted; wrap it in `/usr/bin/time -v` for its peak RSS.
+//!
+//! `serde-fields` is an experiment beside the two baselines: `serde_json`
+//! into typed, borrowed structs of only the fields ingest reads, the rest
+//! skipped, to show what a reader without `serde_json::Value` could cost.
 //!
 //! The data: 14 days of one AWS account and one GCP project. CloudTrail has
 //! IRSA pods whose `AssumeRoleWithWebIdentity` (subject
@@ -40,7 +44,8 @@
 #![allow(clippy::indexing_slicing)]
 
 use scopegraph_observe::{Day, Ingest, Source};
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess};
 use serde_json::{Value, json};
 use std::error::Error;
 use std::fmt;
@@ -146,7 +151,13 @@ fn whole_run() -> Result<()> {
     for kind in 0..3 {
         for set in by_size.iter().filter_map(|sets| sets.get(kind)) {
             let mut baseline = None;
-            for contender in ["serde-ignored", "serde-value", "ingest", "jq"] {
+            for contender in [
+                "serde-ignored",
+                "serde-value",
+                "serde-fields",
+                "ingest",
+                "jq",
+            ] {
                 if contender == "jq" && jq.is_err() {
                     continue;
                 }
@@ -311,17 +322,22 @@ fn run_one(contender: &str, paths: &[PathBuf]) -> Result<()> {
             }
         }
         "serde-ignored" => {
-            let events = parse_all::<IgnoredAny>(paths)?;
+            let events = parse_all::<Ignored>(paths)?;
             println!("events={events}");
         }
         "serde-value" => {
-            let events = parse_all::<Value>(paths)?;
+            let events = parse_all::<Whole>(paths)?;
+            println!("events={events}");
+        }
+        "serde-fields" => {
+            let events = parse_all::<Fields>(paths)?;
             println!("events={events}");
         }
         other => {
-            return Err(
-                format!("unknown contender {other:?}: ingest, serde-ignored, serde-value").into(),
-            );
+            return Err(format!(
+                "unknown contender {other:?}: ingest, serde-ignored, serde-value, serde-fields"
+            )
+            .into());
         }
     }
     Ok(())
@@ -331,7 +347,7 @@ fn run_one(contender: &str, paths: &[PathBuf]) -> Result<()> {
 /// and dropped. JSON lines are parsed a line at a time from a buffer; a
 /// `{"Records":[...]}` file is read whole (it is one line) and its records
 /// deserialised one by one.
-fn parse_all<T: DeserializeOwned>(paths: &[PathBuf]) -> Result<u64> {
+fn parse_all<T: Parse>(paths: &[PathBuf]) -> Result<u64> {
     let mut events = 0;
     let mut buf = Vec::with_capacity(1 << 16);
     for path in paths {
@@ -352,17 +368,235 @@ fn parse_all<T: DeserializeOwned>(paths: &[PathBuf]) -> Result<u64> {
             if buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            black_box(serde_json::from_slice::<T>(&buf)?);
+            black_box(serde_json::from_slice::<T::Out<'_>>(&buf)?);
             events += 1;
         }
     }
     Ok(events)
 }
 
+/// What each record is deserialised into.
+trait Parse {
+    type Out<'de>: Deserialize<'de>;
+}
+
+/// `serde::de::IgnoredAny`: the syntax checked, nothing kept.
+struct Ignored;
+impl Parse for Ignored {
+    type Out<'de> = IgnoredAny;
+}
+
+/// `serde_json::Value`: the whole record as a tree, as ingest reads it.
+struct Whole;
+impl Parse for Whole {
+    type Out<'de> = Value;
+}
+
+/// Only the fields ingest reads, borrowed where unescaped (an experiment:
+/// what a typed reader could cost).
+struct Fields;
+impl Parse for Fields {
+    type Out<'de> = fields::Record<'de>;
+}
+
+/// The fields of CloudTrail and Cloud Audit Log records that ingest reads.
+#[allow(dead_code)] // read by nothing: only their parsing is measured
+mod fields {
+    use serde::Deserialize;
+    use serde::de::{self, IgnoredAny};
+    use std::borrow::Cow;
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    type Text<'a> = Option<Cow<'a, str>>;
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Record<'a> {
+        #[serde(borrow)]
+        event_time: Text<'a>,
+        #[serde(borrow)]
+        event_source: Text<'a>,
+        #[serde(borrow)]
+        event_name: Text<'a>,
+        #[serde(borrow)]
+        event_type: Text<'a>,
+        #[serde(borrow)]
+        event_category: Text<'a>,
+        #[serde(borrow)]
+        error_code: Text<'a>,
+        #[serde(borrow)]
+        aws_region: Text<'a>,
+        #[serde(borrow)]
+        user_identity: Option<UserIdentity<'a>>,
+        #[serde(borrow)]
+        request_parameters: Option<BTreeMap<Cow<'a, str>, Param<'a>>>,
+        #[serde(borrow)]
+        response_elements: Option<Response<'a>>,
+        #[serde(borrow)]
+        resources: Option<Vec<Resource<'a>>>,
+        #[serde(borrow)]
+        proto_payload: Option<Payload<'a>>,
+        #[serde(borrow)]
+        timestamp: Text<'a>,
+        #[serde(borrow)]
+        receive_timestamp: Text<'a>,
+    }
+
+    /// A request parameter: its text when it is a string, else skipped.
+    pub enum Param<'a> {
+        Text(Cow<'a, str>),
+        Other,
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Param<'a> {
+        fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(ParamVisitor(std::marker::PhantomData))
+        }
+    }
+
+    struct ParamVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+    impl<'de: 'a, 'a> de::Visitor<'de> for ParamVisitor<'a> {
+        type Value = Param<'a>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Param<'a>, E> {
+            Ok(Param::Text(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Param<'a>, E> {
+            Ok(Param::Text(Cow::Owned(v.to_string())))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Param<'a>, E> {
+            Ok(Param::Other)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Param<'a>, E> {
+            Ok(Param::Other)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Param<'a>, E> {
+            Ok(Param::Other)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Param<'a>, E> {
+            Ok(Param::Other)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Param<'a>, E> {
+            Ok(Param::Other)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Param<'a>, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Param::Other)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Param<'a>, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Param::Other)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct UserIdentity<'a> {
+        #[serde(borrow, rename = "type")]
+        kind: Text<'a>,
+        #[serde(borrow)]
+        arn: Text<'a>,
+        #[serde(borrow)]
+        access_key_id: Text<'a>,
+        #[serde(borrow)]
+        user_name: Text<'a>,
+        #[serde(borrow)]
+        session_context: Option<SessionContext<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct SessionContext<'a> {
+        #[serde(borrow)]
+        session_issuer: Option<Issuer<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Issuer<'a> {
+        #[serde(borrow)]
+        arn: Text<'a>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Response<'a> {
+        #[serde(borrow)]
+        credentials: Option<Credentials<'a>>,
+        #[serde(borrow)]
+        subject_from_web_identity_token: Text<'a>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Credentials<'a> {
+        #[serde(borrow)]
+        access_key_id: Text<'a>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Resource<'a> {
+        #[serde(borrow, rename = "ARN")]
+        arn: Text<'a>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Payload<'a> {
+        #[serde(borrow)]
+        service_name: Text<'a>,
+        #[serde(borrow)]
+        method_name: Text<'a>,
+        #[serde(borrow)]
+        resource_name: Text<'a>,
+        status: Option<Status>,
+        #[serde(borrow)]
+        authentication_info: Option<Authentication<'a>>,
+        #[serde(borrow)]
+        authorization_info: Option<Vec<Check<'a>>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Status {
+        code: Option<u64>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Authentication<'a> {
+        #[serde(borrow)]
+        principal_email: Text<'a>,
+        #[serde(borrow)]
+        principal_subject: Text<'a>,
+        #[serde(borrow)]
+        service_account_delegation_info: Option<Vec<Delegation<'a>>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Delegation<'a> {
+        #[serde(borrow)]
+        principal_subject: Text<'a>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Check<'a> {
+        #[serde(borrow)]
+        permission: Text<'a>,
+        #[serde(borrow)]
+        resource: Text<'a>,
+        granted: Option<bool>,
+    }
+}
+
 /// `{"Records":[...]}`: the number of records, each deserialised into `T`.
 struct RecordsFile<T>(PhantomData<T>);
 
-impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for RecordsFile<T> {
+impl<'de, T: Parse> DeserializeSeed<'de> for RecordsFile<T> {
     type Value = u64;
 
     fn deserialize<D: de::Deserializer<'de>>(
@@ -373,7 +607,7 @@ impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for RecordsFile<T> {
     }
 }
 
-impl<'de, T: DeserializeOwned> de::Visitor<'de> for RecordsFile<T> {
+impl<'de, T: Parse> de::Visitor<'de> for RecordsFile<T> {
     type Value = u64;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -395,7 +629,7 @@ impl<'de, T: DeserializeOwned> de::Visitor<'de> for RecordsFile<T> {
 
 struct Elements<T>(PhantomData<T>);
 
-impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for Elements<T> {
+impl<'de, T: Parse> DeserializeSeed<'de> for Elements<T> {
     type Value = u64;
 
     fn deserialize<D: de::Deserializer<'de>>(
@@ -406,7 +640,7 @@ impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for Elements<T> {
     }
 }
 
-impl<'de, T: DeserializeOwned> de::Visitor<'de> for Elements<T> {
+impl<'de, T: Parse> de::Visitor<'de> for Elements<T> {
     type Value = u64;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -415,7 +649,7 @@ impl<'de, T: DeserializeOwned> de::Visitor<'de> for Elements<T> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<u64, A::Error> {
         let mut records = 0;
-        while let Some(record) = seq.next_element::<T>()? {
+        while let Some(record) = seq.next_element::<T::Out<'de>>()? {
             black_box(record);
             records += 1;
         }
