@@ -58,13 +58,15 @@ fn nested_target_dir() -> PathBuf {
 
 /// Build `packages` (crate directories relative to the workspace root) as
 /// components. Call from a build script; it also prints the
-/// `rerun-if-changed` lines for those crates, the SDK and the WIT.
+/// `rerun-if-changed` lines for those crates, the SDK crates they use and
+/// the WIT.
 pub fn build(crate_dirs: &[&str]) -> Result<Vec<Component>, String> {
     let root = workspace_root();
-    for watched in crate_dirs
-        .iter()
-        .copied()
-        .chain(["sdk/scopegraph-sdk", "wit"])
+    for watched in
+        crate_dirs
+            .iter()
+            .copied()
+            .chain(["sdk/scopegraph-sdk", "sdk/scopegraph-artifacts", "wit"])
     {
         println!("cargo::rerun-if-changed={}", root.join(watched).display());
     }

@@ -1,9 +1,12 @@
 //! The files a user applies to give an agent its own identity: a dedicated
 //! ServiceAccount and the patch that moves the workload onto it, a Role that
-//! carries the inherited Kubernetes grant over to that identity (scoped to
-//! the agent's namespace, so category 1 can trim it later), and a plan for
-//! the upstream binding that has to be removed or narrowed.
+//! carries an inherited Kubernetes grant over to that identity (scoped to
+//! the agent's namespace, so category 1 can trim it later), for an inherited
+//! cloud grant a cloud identity of the agent's own federated to that
+//! ServiceAccount (`cloud.rs`), and a plan for the upstream binding that has
+//! to be removed or narrowed.
 
+use crate::cloud::{self, Dedicated, Target};
 use scopegraph_sdk::spelling::{AgentId, kube_type, yaml_str as q};
 use scopegraph_sdk::{Artifact, Candidate, Cloud};
 use std::collections::BTreeMap;
@@ -11,8 +14,14 @@ use std::collections::BTreeMap;
 /// The artifacts for one inherited grant; empty when the agent id is not a
 /// Kubernetes workload id.
 pub fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
+    files(candidate).0
+}
+
+/// The artifacts, and what the reduction summary says of the dedicated
+/// cloud identity (how to apply it, or what is missing to write it).
+pub(crate) fn files(candidate: &Candidate) -> (Vec<Artifact>, Option<String>) {
     let Some(agent) = AgentId::parse(&candidate.agent) else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let dir = format!("inherited-overreach/{}", agent.artifact_dir());
     let mut out = Vec::new();
@@ -26,6 +35,7 @@ pub fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
     let sa_shared = candidate.grant.inherited_from_hop == Some(1)
         && candidate.grant.mechanisms.first().map(String::as_str) == Some("shared-identity");
     let needs_own_sa = sa_shared || current_sa.as_deref() == Some("default");
+    let mut workload_patch_written = false;
     let service_account = if needs_own_sa {
         out.push(Artifact {
             path: format!("{dir}/serviceaccount.yaml"),
@@ -36,6 +46,7 @@ pub fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
             ),
         });
         if let Some(patch) = workload_patch(agent.kind, agent.name) {
+            workload_patch_written = true;
             out.push(Artifact {
                 path: format!("{dir}/workload-patch.yaml"),
                 content: patch,
@@ -53,11 +64,35 @@ pub fn artifacts(candidate: &Candidate) -> Vec<Artifact> {
             content: role,
         });
     }
+    let short = short_id(&candidate.id);
+    let dedicated = cloud::dedicated(
+        candidate,
+        &Target {
+            agent: &agent,
+            dir: &dir,
+            short: &short,
+            service_account: &service_account,
+            new_service_account: needs_own_sa,
+            workload_patch: workload_patch_written,
+        },
+    );
+    out.extend(dedicated.artifacts.iter().cloned());
     out.push(Artifact {
-        path: format!("{dir}/upstream-{}.txt", short_id(&candidate.id)),
-        content: upstream_plan(candidate, &agent, &service_account, needs_own_sa),
+        path: format!("{dir}/upstream-{short}.txt"),
+        content: upstream_plan(
+            candidate,
+            &agent,
+            &service_account,
+            needs_own_sa,
+            &dedicated,
+        ),
     });
-    out
+    let note = match (&dedicated.missing, dedicated.how.is_empty()) {
+        (Some(missing), _) => Some(missing.clone()),
+        (None, false) => Some(dedicated.how.clone()),
+        (None, true) => None,
+    };
+    (out, note)
 }
 
 fn short_id(id: &str) -> String {
@@ -166,6 +201,7 @@ fn upstream_plan(
     agent: &AgentId<'_>,
     service_account: &str,
     new_sa: bool,
+    dedicated: &Dedicated,
 ) -> String {
     let source = &candidate.grant.source;
     let mut plan = format!(
@@ -193,6 +229,18 @@ fn upstream_plan(
             "If {} needs these permissions, apply the role-*.yaml file: it binds them to \
              ServiceAccount {}/{} alone, in its namespace only.",
             agent.name, agent.namespace, service_account
+        ));
+    }
+    if let Some(missing) = &dedicated.missing {
+        push(format!(
+            "Dedicated cloud identity: {missing}. Create one by hand, federated to \
+             ServiceAccount {}/{} only, with just the grants {} needs.",
+            agent.namespace, service_account, agent.name
+        ));
+    } else if !dedicated.how.is_empty() {
+        push(format!(
+            "If {} needs these permissions, {}. Check the agent works before the next step.",
+            agent.name, dedicated.how
         ));
     }
     for mechanism in &candidate.grant.mechanisms {

@@ -7,10 +7,30 @@
 //! passes the reason in `grant.ownership_reason`; this rule turns every
 //! inherited grant into a finding that routes to a dedicated identity. A
 //! broad grant on the agent's own identity is owned and is not reported here.
+//!
+//! The reduction's files, under
+//! `inherited-overreach/{cluster}/{namespace}/{kind}-{name}/` (`{short}` is
+//! the candidate id's first 8 characters): `serviceaccount.yaml` and
+//! `workload-patch.yaml` when the agent's ServiceAccount is shared or
+//! `default`; `role-{short}.yaml` carrying an inherited Kubernetes grant; for
+//! an inherited cloud grant, an identity of the agent's own federated to its
+//! dedicated ServiceAccount (`src/cloud.rs`): `aws-role-trust-{short}.json`,
+//! `aws-role-policy-{short}.json` and `aws-dedicated-{short}.sh`;
+//! `gcp-dedicated-{short}.sh` (and `gcp-role-{short}.yaml` when usage
+//! narrows the grant); `azure-dedicated-{short}.sh`,
+//! `azure-workload-patch.yaml` (and `azure-role-{short}.json` when narrowed
+//! or the role is not built in); and `upstream-{short}.txt`, the plan for the
+//! upstream binding. The cloud identity carries only the observed
+//! permissions when usage shows any, else the whole grant. A cloud identity
+//! needs the cluster's facts from `candidate.context` (OIDC issuer, workload
+//! pool, resource group); without them no script is written and the plan
+//! and summary say what is missing.
 
 mod artifacts;
+mod cloud;
 
 pub use artifacts::artifacts;
+pub use cloud::{aws_role_name, azure_identity_name, gcp_account_id};
 
 use scopegraph_sdk::{
     Candidate, Category, Classifier, EvidenceRef, PluginError, Reduction, Status, Verdict,
@@ -41,6 +61,15 @@ pub fn judge(candidate: &Candidate) -> Option<Verdict> {
         summary: format!("inherited: {}", candidate.grant.ownership_reason),
     }];
     evidence.extend(candidate.evidence.iter().cloned());
+    let (artifacts, dedicated) = artifacts::files(candidate);
+    let mut summary = format!(
+        "give {} its own identity with only the grants it owns, and remove or narrow {}",
+        candidate.agent, upstream
+    );
+    if let Some(dedicated) = dedicated {
+        summary.push_str("; ");
+        summary.push_str(&dedicated);
+    }
     Some(Verdict {
         candidate: candidate.id.clone(),
         category: Some(Category::InheritedOverreach),
@@ -57,11 +86,8 @@ pub fn judge(candidate: &Candidate) -> Option<Verdict> {
         evidence,
         reduction: Some(Reduction {
             kind: "dedicated-identity".into(),
-            summary: format!(
-                "give {} its own identity with only the grants it owns, and remove or narrow {}",
-                candidate.agent, upstream
-            ),
-            artifacts: artifacts(candidate),
+            summary,
+            artifacts,
         }),
         misroute: format!(
             "Editing the agent's own policy does not help: the scope comes from {upstream}, \

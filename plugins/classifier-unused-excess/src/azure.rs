@@ -16,55 +16,18 @@
 //! guess.
 
 use crate::place::Place;
-use crate::render::{comment_text, json_list, json_string, shell_word, truncate};
+use crate::render::{comment_text, shell_word};
+use scopegraph_artifacts::azure::{
+    assign_command, create_definition_command, principal_type, role_definition,
+};
 use scopegraph_sdk::{Artifact, Candidate};
 use std::collections::BTreeSet;
 
-/// Azure's limit on a role definition's description.
-const DESCRIPTION_MAX: usize = 1024;
-
-/// Which list of a role definition an operation belongs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plane {
-    Actions,
-    DataActions,
-}
-
-impl Plane {
-    /// The plane the candidate's grant is on, from the role evidence.
-    pub fn of(candidate: &Candidate) -> Option<Plane> {
-        let mut planes = candidate.evidence.iter().filter_map(|e| {
-            let (_, pointer) = e.reference.rsplit_once('#')?;
-            let segments: Vec<&str> = pointer.split('/').collect();
-            let [.., "permissions", block, plane] = segments.as_slice() else {
-                return None;
-            };
-            if block.is_empty() || !block.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            match *plane {
-                "actions" => Some(Plane::Actions),
-                "dataActions" => Some(Plane::DataActions),
-                _ => None,
-            }
-        });
-        let first = planes.next()?;
-        planes.all(|p| p == first).then_some(first)
-    }
-}
+pub use scopegraph_artifacts::azure::Plane;
 
 /// The custom role's `Name`: `scopegraph_{namespace}_{name}_{short id}`.
 pub fn role_name(place: &Place) -> String {
     place.slug("scopegraph_", 64)
-}
-
-/// The `--assignee-principal-type` for the holder's node kind.
-fn principal_type(kind: &str) -> &'static str {
-    match kind {
-        "user" => "User",
-        "group" => "Group",
-        _ => "ServicePrincipal",
-    }
 }
 
 /// The custom role definition (`azure-role-{short}.json`) and the script
@@ -98,26 +61,12 @@ pub fn artifacts(candidate: &Candidate, place: &Place) -> Vec<Artifact> {
         .map(String::from)
         .collect();
     let used = operations.len();
-    let (actions, data_actions) = match plane {
-        Plane::Actions => (operations, Vec::new()),
-        Plane::DataActions => (Vec::new(), operations),
-    };
-    let description = truncate(
-        &format!(
-            "Operations {} exercised under role assignment {} over {} observed days (scopegraph unused-excess)",
-            candidate.agent, assignment, candidate.usage.observed_days
-        ),
-        DESCRIPTION_MAX,
+    let description = format!(
+        "Operations {} exercised under role assignment {} over {} observed days (scopegraph unused-excess)",
+        candidate.agent, assignment, candidate.usage.observed_days
     );
     let role_file = format!("azure-role-{}.json", place.short);
-    let definition = format!(
-        "{{\n  \"Name\": {},\n  \"IsCustom\": true,\n  \"Description\": {},\n  \"Actions\": {},\n  \"NotActions\": [],\n  \"DataActions\": {},\n  \"NotDataActions\": [],\n  \"AssignableScopes\": {}\n}}\n",
-        json_string(&name),
-        json_string(&description),
-        json_list(&actions, "  "),
-        json_list(&data_actions, "  "),
-        json_list(std::slice::from_ref(scope), "  "),
-    );
+    let definition = role_definition(&name, &description, plane, &operations, scope);
     let other = match plane {
         Plane::Actions => "data actions",
         Plane::DataActions => "control-plane actions",
@@ -134,20 +83,23 @@ pub fn artifacts(candidate: &Candidate, place: &Place) -> Vec<Artifact> {
          # that finding's custom role into {role_file} or apply it first.\n\
          set -euo pipefail\n\n\
          # 1. The custom role.\n\
-         az role definition create --role-definition \"@$(dirname \"$0\")/{role_file}\"\n\n\
+         {create}\n\n\
          # 2. Assign it to the same principal at the same scope (a new role definition\n\
          #    can take a few minutes to replicate; rerun this step if it is not found).\n\
-         az role assignment create --assignee-object-id {object_id} --assignee-principal-type {ptype} --role {name} --scope {scope}\n\n\
+         {assign}\n\n\
          # 3. Delete the old assignment.\n\
          az role assignment delete --ids {assignment_id}\n",
         id = comment_text(&candidate.id),
         assignment_comment = comment_text(assignment),
         object_comment = comment_text(object_id),
         days = candidate.usage.observed_days,
-        object_id = shell_word(object_id),
-        ptype = principal_type(&holder.kind),
-        name = shell_word(&name),
-        scope = shell_word(scope),
+        create = create_definition_command(&role_file),
+        assign = assign_command(
+            &shell_word(object_id),
+            principal_type(&holder.kind),
+            &name,
+            scope
+        ),
         assignment_id = shell_word(assignment),
     );
     vec![

@@ -10,126 +10,16 @@
 //! so the member is the hop's id without `gcp:`.
 
 use crate::place::Place;
-use crate::render::{comment_text, shell_word, truncate, yaml_string};
+use crate::render::{comment_text, shell_word};
+use scopegraph_artifacts::gcp::{Verb, custom_role_yaml};
 use scopegraph_sdk::{Artifact, Candidate};
 use std::collections::BTreeSet;
 
-/// Custom role ids: `[a-zA-Z0-9_.]{3,64}`.
-pub const ROLE_ID_MAX: usize = 64;
-
-/// GCP's limits on a custom role's title and description.
-const TITLE_MAX: usize = 100;
-const DESCRIPTION_MAX: usize = 256;
-
-/// Whether `id` is a valid custom role id.
-pub fn valid_role_id(id: &str) -> bool {
-    (3..=ROLE_ID_MAX).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-}
+pub use scopegraph_artifacts::gcp::{Level, ROLE_ID_MAX, valid_role_id};
 
 /// `scopegraph_{namespace}_{name}_{short id}`, cut to 64 characters.
 pub fn role_id(place: &Place) -> String {
     place.slug("scopegraph_", ROLE_ID_MAX)
-}
-
-/// Where a binding sits, and so which commands edit it and where the
-/// custom role can live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Level {
-    Project(String),
-    Folder(String),
-    Organization(String),
-    /// A resource with its own IAM policy: the role lives in a project
-    /// (`None` when the name does not say which), and `command` is the
-    /// gcloud command group and resource argument that edit its policy,
-    /// when one exists.
-    Resource {
-        project: Option<String>,
-        command: Option<String>,
-    },
-}
-
-impl Level {
-    pub fn of(full_name: &str) -> Option<Level> {
-        let rest = full_name.strip_prefix("//")?;
-        let (service, path) = rest.split_once('/')?;
-        let segments: Vec<&str> = path.split('/').collect();
-        let level = match (service, segments.as_slice()) {
-            ("cloudresourcemanager.googleapis.com", ["projects", id]) => {
-                Level::Project(id.to_string())
-            }
-            ("cloudresourcemanager.googleapis.com", ["folders", id]) => {
-                Level::Folder(id.to_string())
-            }
-            ("cloudresourcemanager.googleapis.com", ["organizations", id]) => {
-                Level::Organization(id.to_string())
-            }
-            ("storage.googleapis.com", ["projects", "_", "buckets", bucket]) => Level::Resource {
-                project: None,
-                command: Some(format!(
-                    "gcloud storage buckets {{}} {}",
-                    shell_word(&format!("gs://{bucket}"))
-                )),
-            },
-            ("iam.googleapis.com", ["projects", project, "serviceAccounts", email]) => {
-                Level::Resource {
-                    project: known_project(project),
-                    command: Some(format!(
-                        "gcloud iam service-accounts {{}} {}{}",
-                        shell_word(email),
-                        project_flag(project)
-                    )),
-                }
-            }
-            ("pubsub.googleapis.com", ["projects", project, collection, name])
-                if *collection == "topics" || *collection == "subscriptions" =>
-            {
-                Level::Resource {
-                    project: known_project(project),
-                    command: Some(format!(
-                        "gcloud pubsub {collection} {{}} {}{}",
-                        shell_word(name),
-                        project_flag(project)
-                    )),
-                }
-            }
-            ("secretmanager.googleapis.com", ["projects", project, "secrets", name]) => {
-                Level::Resource {
-                    project: known_project(project),
-                    command: Some(format!(
-                        "gcloud secrets {{}} {}{}",
-                        shell_word(name),
-                        project_flag(project)
-                    )),
-                }
-            }
-            (_, ["projects", project, ..]) => Level::Resource {
-                project: known_project(project),
-                command: None,
-            },
-            _ => Level::Resource {
-                project: None,
-                command: None,
-            },
-        };
-        let empty = match &level {
-            Level::Project(id) | Level::Folder(id) | Level::Organization(id) => id.is_empty(),
-            Level::Resource { .. } => false,
-        };
-        (!empty).then_some(level)
-    }
-}
-
-fn known_project(project: &str) -> Option<String> {
-    (!project.is_empty() && project != "_" && project != "-").then(|| project.to_string())
-}
-
-fn project_flag(project: &str) -> String {
-    known_project(project)
-        .map(|p| format!(" --project={}", shell_word(&p)))
-        .unwrap_or_default()
 }
 
 /// The pieces of an owned binding the artifacts need; `None` when the
@@ -190,70 +80,25 @@ fn sorted_permissions(candidate: &Candidate) -> Vec<&str> {
     set.into_iter().collect()
 }
 
-/// Where `gcloud iam roles create` puts the role: `--project=P` or
-/// `--organization=O` (a variable the script asks for when the resource
-/// name does not say).
-fn role_parent(level: &Level) -> (String, String) {
-    match level {
-        Level::Project(p)
-        | Level::Resource {
-            project: Some(p), ..
-        } => (
-            format!("--project={}", shell_word(p)),
-            format!("projects/{p}"),
-        ),
-        Level::Organization(o) => (
-            format!("--organization={}", shell_word(o)),
-            format!("organizations/{o}"),
-        ),
-        Level::Folder(_) => (
-            "--organization=\"$ORGANIZATION_ID\"".into(),
-            "organizations/${ORGANIZATION_ID}".into(),
-        ),
-        Level::Resource { project: None, .. } => (
-            "--project=\"$PROJECT_ID\"".into(),
-            "projects/${PROJECT_ID}".into(),
-        ),
-    }
-}
-
 fn role_yaml(candidate: &Candidate, binding: &Binding, id: &str, file: &str) -> String {
-    let (flag, _) = role_parent(&binding.level);
-    let title = truncate(
+    custom_role_yaml(
+        id,
+        &binding.level.role_parent(),
+        file,
         &format!("{} {} observed use", candidate.agent, binding.role),
-        TITLE_MAX,
-    );
-    let description = truncate(
         &format!(
             "Permissions of {} that {} exercised on {} over {} observed days (scopegraph unused-excess)",
             binding.role, candidate.agent, binding.resource, candidate.usage.observed_days
         ),
-        DESCRIPTION_MAX,
-    );
-    let mut out = format!(
-        "# gcloud iam roles create {id} {flag} --file={file}\n\
-         title: {}\n\
-         description: {}\n\
-         stage: \"GA\"\n\
-         includedPermissions:\n",
-        yaml_string(&title),
-        yaml_string(&description),
-    );
-    for permission in sorted_permissions(candidate) {
-        out.push_str(&format!("  - {}\n", yaml_string(permission)));
-    }
-    out
+        &sorted_permissions(candidate),
+    )
 }
 
 fn rebind_script(candidate: &Candidate, binding: &Binding, id: &str, role_file: &str) -> String {
-    let (flag, parent) = role_parent(&binding.level);
-    let new_role = format!("{parent}/roles/{id}");
+    let parent = binding.level.role_parent();
+    let new_role = parent.role_name(id);
     let member = format!("--member={}", shell_word(binding.member));
-    let new_role_flag = if parent.contains('$') {
-        format!("--role=\"{new_role}\"")
-    } else {
-        format!("--role={}", shell_word(&new_role))
-    };
+    let new_role_flag = parent.role_flag(id);
     let old_role_flag = format!("--role={}", shell_word(binding.role));
     let mut out = String::from("#!/usr/bin/env bash\n");
     out.push_str(&format!(
@@ -271,75 +116,26 @@ fn rebind_script(candidate: &Candidate, binding: &Binding, id: &str, role_file: 
         candidate.usage.observed_days,
     ));
     out.push_str("set -euo pipefail\n\n");
-    match &binding.level {
-        Level::Folder(folder) => out.push_str(&format!(
-            "# Custom roles live in a project or an organization; one bound on folder\n\
-             # {} must be an organization role: set ORGANIZATION_ID to the organization\n\
-             # above the folder.\n\
-             ORGANIZATION_ID=\"${{ORGANIZATION_ID:?set ORGANIZATION_ID to the organization above folder {}}}\"\n\n",
-            comment_text(folder),
-            comment_text(folder).replace(['"', '}', '$', '`', '\\'], "_"),
-        )),
-        Level::Resource { project: None, .. } => out.push_str(
-            "# The resource name does not say which project it belongs to: set\n\
-             # PROJECT_ID to it (the custom role is created there).\n\
-             PROJECT_ID=\"${PROJECT_ID:?set PROJECT_ID to the project of the resource}\"\n\n",
-        ),
-        _ => {}
-    }
+    out.push_str(&parent.preamble);
     out.push_str(&format!(
-        "# 1. The custom role.\n\
-         gcloud iam roles create {} {flag} --file=\"$(dirname \"$0\")/{role_file}\"\n\n",
-        shell_word(id)
+        "# 1. The custom role.\n{}\n\n",
+        parent.create_command(id, role_file)
     ));
-    let (add, remove) = match &binding.level {
-        Level::Project(p) => (
-            format!("gcloud projects add-iam-policy-binding {}", shell_word(p)),
-            format!(
-                "gcloud projects remove-iam-policy-binding {}",
-                shell_word(p)
-            ),
-        ),
-        Level::Folder(f) => (
-            format!(
-                "gcloud resource-manager folders add-iam-policy-binding {}",
-                shell_word(f)
-            ),
-            format!(
-                "gcloud resource-manager folders remove-iam-policy-binding {}",
-                shell_word(f)
-            ),
-        ),
-        Level::Organization(o) => (
-            format!(
-                "gcloud organizations add-iam-policy-binding {}",
-                shell_word(o)
-            ),
-            format!(
-                "gcloud organizations remove-iam-policy-binding {}",
-                shell_word(o)
-            ),
-        ),
-        Level::Resource {
-            command: Some(command),
-            ..
-        } => (
-            command.replacen("{}", "add-iam-policy-binding", 1),
-            command.replacen("{}", "remove-iam-policy-binding", 1),
-        ),
-        Level::Resource { command: None, .. } => {
-            out.push_str(&format!(
-                "# 2. No gcloud command edits the IAM policy of\n#    {}\n\
-                 #    Edit it where it is managed (console, bq, the service's setIamPolicy\n\
-                 #    API, Terraform): grant {new_role}\n\
-                 #    to {} and remove {} from it.\n\
-                 echo \"custom role created; now bind it on the resource by hand (see the comments in $0)\" >&2\n",
-                comment_text(binding.resource),
-                comment_text(binding.member),
-                comment_text(binding.role),
-            ));
-            return out;
-        }
+    let (Some(add), Some(remove)) = (
+        binding.level.binding_command(Verb::Add),
+        binding.level.binding_command(Verb::Remove),
+    ) else {
+        out.push_str(&format!(
+            "# 2. No gcloud command edits the IAM policy of\n#    {}\n\
+             #    Edit it where it is managed (console, bq, the service's setIamPolicy\n\
+             #    API, Terraform): grant {new_role}\n\
+             #    to {} and remove {} from it.\n\
+             echo \"custom role created; now bind it on the resource by hand (see the comments in $0)\" >&2\n",
+            comment_text(binding.resource),
+            comment_text(binding.member),
+            comment_text(binding.role),
+        ));
+        return out;
     };
     out.push_str(&format!(
         "# 2. Bind the custom role to the same member on the same resource.\n\

@@ -40,17 +40,12 @@ impl Place {
     /// `[A-Za-z0-9_]` replaced by `_` and the agent part cut so the whole
     /// fits `max` characters: deterministic for the agent and grant.
     pub fn slug(&self, prefix: &str, max: usize) -> String {
-        let clean = |s: &str| -> String {
-            s.chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect()
-        };
-        let short = clean(&self.short);
-        let budget = max.saturating_sub(prefix.len() + short.len() + 1);
-        let agent: String = clean(&format!("{}_{}", self.namespace, self.name))
-            .chars()
-            .take(budget)
-            .collect();
-        format!("{prefix}{agent}_{short}")
+        scopegraph_artifacts::text::slug(
+            prefix,
+            &[&self.namespace, &self.name],
+            &self.short,
+            '_',
+            max,
+        )
     }
 }

@@ -5,63 +5,20 @@
 //! exact resources observed.
 
 use crate::place::Place;
-use crate::render::{json_list, shell_word};
+use crate::render::shell_word;
 use scopegraph_sdk::{Artifact, Candidate};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// The most characters a session policy may have once whitespace is
 /// removed (`PackedPolicyTooLarge` beyond it, before any compression check).
 pub const SESSION_POLICY_MAX_CHARS: usize = 2048;
 
-/// Observed resources, with S3 object ARNs folded to `bucket/prefix/*`.
-pub fn generalise(resources: &[String]) -> Vec<String> {
-    let mut kept: BTreeSet<String> = BTreeSet::new();
-    let mut objects: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for resource in resources {
-        match resource
-            .strip_prefix("arn:aws:s3:::")
-            .and_then(|rest| rest.split_once('/'))
-        {
-            Some((bucket, key)) => objects.entry(bucket).or_default().push(key),
-            None => {
-                kept.insert(resource.clone());
-            }
-        }
-    }
-    for (bucket, keys) in objects {
-        // The longest directory prefix shared by every key.
-        let mut prefix: &str = keys
-            .first()
-            .map(|k| k.rsplit_once('/').map_or("", |(dir, _)| dir))
-            .unwrap_or("");
-        for key in &keys {
-            while !prefix.is_empty()
-                && !key
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with('/'))
-            {
-                prefix = prefix.rsplit_once('/').map_or("", |(dir, _)| dir);
-            }
-        }
-        if prefix.is_empty() {
-            kept.insert(format!("arn:aws:s3:::{bucket}/*"));
-        } else {
-            kept.insert(format!("arn:aws:s3:::{bucket}/{prefix}/*"));
-        }
-    }
-    kept.into_iter().collect()
-}
+pub use scopegraph_artifacts::aws::generalise;
 
-/// An identity policy document allowing `actions` on `resources`.
+/// An identity policy document allowing `actions` on `resources`, in one
+/// statement `ObservedUse`.
 pub fn identity_policy(actions: &[String], resources: &[String]) -> String {
-    let mut actions = actions.to_vec();
-    actions.sort();
-    actions.dedup();
-    format!(
-        "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\n      \"Sid\": \"ObservedUse\",\n      \"Effect\": \"Allow\",\n      \"Action\": {},\n      \"Resource\": {}\n    }}\n  ]\n}}\n",
-        json_list(&actions, "      "),
-        json_list(resources, "      ")
-    )
+    scopegraph_artifacts::aws::identity_policy("ObservedUse", actions, resources)
 }
 
 /// Characters of a policy document as AWS counts them for the session

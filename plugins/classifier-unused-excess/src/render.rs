@@ -1,48 +1,13 @@
-//! Text the artifacts are written in, escaped by hand (the plugin carries
-//! no serialisation library): JSON strings, double-quoted YAML strings and
-//! POSIX shell words.
+//! Text the artifacts are written in: POSIX shell words, comment text and
+//! JSON string lists, from `scopegraph-artifacts` (JSON and YAML string
+//! quoting is the SDK's `spelling::json_str` and `yaml_str`).
 
-pub use scopegraph_sdk::spelling::{json_str as json_string, yaml_str as yaml_string};
-
-/// A JSON array of strings, one per line, its items indented two spaces
-/// past `indent` and its closing bracket at `indent`. Empty: `[]`.
-pub fn json_list(items: &[String], indent: &str) -> String {
-    if items.is_empty() {
-        return "[]".into();
-    }
-    let body: Vec<String> = items
-        .iter()
-        .map(|i| format!("{indent}  {}", json_string(i)))
-        .collect();
-    format!("[\n{}\n{indent}]", body.join(",\n"))
-}
-
-/// One shell word: as is when it only holds characters no POSIX shell
-/// treats specially, otherwise in single quotes (a `'` inside becomes `'\''`).
-pub fn shell_word(value: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_-.,:/@%+=".contains(c);
-    if !value.is_empty() && value.chars().all(plain) {
-        return value.to_string();
-    }
-    format!("'{}'", value.replace('\'', "'\\''"))
-}
-
-/// A line of comment text: line breaks in `value` cannot end the comment.
-pub fn comment_text(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-/// At most `max` characters of `value`.
-pub fn truncate(value: &str, max: usize) -> String {
-    value.chars().take(max).collect()
-}
+pub use scopegraph_artifacts::text::{comment_text, json_list, shell_word};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scopegraph_sdk::spelling::{json_str as json_string, yaml_str as yaml_string};
 
     const ODD: &str = "a \"quoted\" \\ back\tslash\nnew line: # not a comment \u{7f}\u{85}\u{2028}\u{feff}\u{1} é 🦀";
 

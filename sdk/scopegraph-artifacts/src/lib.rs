@@ -1,0 +1,21 @@
+//! Render the files a scopegraph rule writes as reduction artifacts: text in
+//! the languages of the systems it reduces, for a user to apply unchanged.
+//!
+//! - [`text`]: shell words, comment text, JSON string lists, name slugs.
+//! - [`aws`]: IAM identity policies and the web-identity trust policy of a
+//!   role federated to one Kubernetes ServiceAccount.
+//! - [`gcp`]: where an IAM binding sits ([`gcp::Level`]), the `gcloud`
+//!   command that edits it, and custom role YAML.
+//! - [`azure`]: the plane of a role assignment's grant, custom role
+//!   definitions and the `az` commands that create and assign them.
+//!
+//! Invariant: every function is pure and deterministic, and what it returns
+//! is valid in its target language for any input: names and values from the
+//! snapshot are always quoted or escaped, never pasted raw into JSON, YAML
+//! or shell. The crate depends on the SDK alone, so it builds for
+//! `wasm32-unknown-unknown` inside a plugin.
+
+pub mod aws;
+pub mod azure;
+pub mod gcp;
+pub mod text;
