@@ -226,36 +226,6 @@ fn irsa_trail(days: std::ops::RangeInclusive<u32>) -> String {
     lines.iter().map(|l| l.to_string() + "\n").collect()
 }
 
-/// Lint an IAM policy with parliament (duo-labs, PyPI; `.ci/run` installs
-/// it): the IAM grammar, and every action checked against AWS's catalogue.
-fn lint_iam_policy(policy: &str) -> String {
-    use std::io::Write;
-    let script = "import sys, json\n\
-                  from parliament import analyze_policy_string\n\
-                  found = analyze_policy_string(sys.stdin.read()).findings\n\
-                  print(json.dumps([[f.issue, str(f.detail)] for f in found]))";
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(policy.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "parliament is needed (python3 -m pip install parliament): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -355,7 +325,7 @@ fn cloudtrail_usage_turns_unused_excess_from_insufficient_to_open_with_only_the_
         serde_json::json!(["arn:aws:s3:::acme-reports/q3/*"])
     );
     assert_eq!(
-        lint_iam_policy(&policy.to_string()),
+        super::validate::iam_policy(&policy.to_string()),
         "[]",
         "parliament finds nothing wrong with it"
     );

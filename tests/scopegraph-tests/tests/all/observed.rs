@@ -717,3 +717,119 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
     assert_eq!(reader.len(), 1);
     assert_eq!(reader[0]["status"], "insufficient-observation");
 }
+
+#[test]
+fn inherited_cloud_grants_get_a_dedicated_identity_federated_to_the_agents_service_account() {
+    let cache = tempfile::tempdir().unwrap();
+    let snapshot = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(DEMO), snapshot.path());
+    let report = audit(snapshot.path(), cache.path());
+    let dir = snapshot.path().join("artifacts-out");
+    let inherited = findings(&report, "inherited-overreach");
+    // The EKS support agent inherits the node role's ECR read-only policy.
+    let node_role = inherited
+        .iter()
+        .find(|f| {
+            f["agent"] == "prod-eks/support/Deployment/support-agent"
+                && f["grant"]["source"]
+                    == "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+        })
+        .unwrap_or_else(|| panic!("no node-role finding: {report:#}"));
+    let files: Vec<String> = std::fs::read_dir(
+        dir.join("inherited-overreach/prod-eks/support/deployment-support-agent"),
+    )
+    .unwrap()
+    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    .collect();
+    assert_eq!(node_role["grant"]["owned"], false);
+    // The script for this grant names it; its short id names the rest.
+    let script = files
+        .iter()
+        .find(|f| {
+            f.starts_with("aws-dedicated-")
+                && std::fs::read_to_string(
+                    dir.join("inherited-overreach/prod-eks/support/deployment-support-agent")
+                        .join(f),
+                )
+                .unwrap()
+                .contains("AmazonEC2ContainerRegistryReadOnly")
+        })
+        .unwrap_or_else(|| panic!("no script for the node role grant in {files:?}"));
+    let short = script
+        .trim_start_matches("aws-dedicated-")
+        .trim_end_matches(".sh")
+        .to_string();
+    for name in [
+        format!("aws-role-trust-{short}.json"),
+        format!("aws-role-policy-{short}.json"),
+        format!("aws-dedicated-{short}.sh"),
+    ] {
+        assert!(files.contains(&name), "{name} not in {files:?}");
+    }
+    let read = |name: String| {
+        std::fs::read_to_string(
+            dir.join("inherited-overreach/prod-eks/support/deployment-support-agent")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let trust: Value = serde_json::from_str(&read(format!("aws-role-trust-{short}.json"))).unwrap();
+    let issuer = "oidc.eks.eu-west-1.amazonaws.com/id/4F1C6A0E2B9D8E7F6A5B4C3D2E1F0A9B";
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Federated"],
+        format!("arn:aws:iam::111122223333:oidc-provider/{issuer}")
+    );
+    assert_eq!(
+        trust["Statement"][0]["Condition"]["StringEquals"][format!("{issuer}:sub")],
+        "system:serviceaccount:support:support-agent"
+    );
+    // The carried policy is valid IAM; the grant itself was on `*`.
+    let lint = validate::iam_policy(&read(format!("aws-role-policy-{short}.json")));
+    let issues: Vec<String> = serde_json::from_str::<Vec<(String, String)>>(&lint)
+        .unwrap()
+        .into_iter()
+        .map(|(issue, _)| issue)
+        .collect();
+    assert!(issues.iter().all(|i| i == "RESOURCE_STAR"), "{lint}");
+    // Every script parses as shell.
+    for script in files.iter().filter(|f| f.ends_with(".sh")) {
+        let path = dir
+            .join("inherited-overreach/prod-eks/support/deployment-support-agent")
+            .join(script);
+        let syntax = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            syntax.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&syntax.stderr)
+        );
+    }
+
+    // The GKE agent on a GCE_METADATA pool gets its own GSA, bound for
+    // Workload Identity to its KSA.
+    let gke_dir = dir.join("inherited-overreach/prod-gke/analytics/deployment-bq-agent");
+    let scripts: Vec<String> = std::fs::read_dir(&gke_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(!scripts.is_empty());
+    for script in &scripts {
+        assert!(
+            script.contains("gcloud iam service-accounts create"),
+            "{script}"
+        );
+        assert!(
+            script.contains("--member='serviceAccount:acme-prod.svc.id.goog[analytics/bq-agent]'"),
+            "{script}"
+        );
+        assert!(
+            script.contains("iam.gke.io/gcp-service-account="),
+            "{script}"
+        );
+    }
+}

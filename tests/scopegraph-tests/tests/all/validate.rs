@@ -1,5 +1,5 @@
 //! The artifacts the tests check, checked by the tools their users' systems
-//! would apply: `kubernetes-validate` (PyPI; the API server's OpenAPI
+//! would apply: parliament for IAM policies, `kubernetes-validate` (PyPI; the API server's OpenAPI
 //! schemas, strict) for Kubernetes YAML, and the OCI schema plus libseccomp
 //! itself (through `pyseccomp`) for seccomp profiles. `.ci/run` installs them.
 
@@ -89,4 +89,33 @@ print(json.dumps(unknown))
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Lint an IAM policy with parliament (duo-labs, PyPI; `.ci/run` installs
+/// it): the IAM grammar, and every action checked against AWS's catalogue.
+pub fn iam_policy(policy: &str) -> String {
+    let script = "import sys, json\n\
+                  from parliament import analyze_policy_string\n\
+                  found = analyze_policy_string(sys.stdin.read()).findings\n\
+                  print(json.dumps([[f.issue, str(f.detail)] for f in found]))";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(policy.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "parliament is needed (python3 -m pip install parliament): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
