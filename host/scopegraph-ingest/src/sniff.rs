@@ -103,6 +103,12 @@ pub fn sniff(value: &Value) -> DocumentClass {
     {
         return Config("azure/aks-cluster");
     }
+    // Microsoft Graph `GET /groups?$expand=members` (through `az rest`).
+    if str_field(value, "@odata.context").is_some_and(|c| c.contains("#groups"))
+        && value.get("value").and_then(Value::as_array).is_some()
+    {
+        return Config("azure/group-members");
+    }
     if has(value, "resource") && value.get("policy").is_some_and(|p| has(p, "bindings")) {
         return Config("gcp/resource-iam-policy");
     }

@@ -28,6 +28,8 @@ pub enum Class {
     RoleAssignments,
     /// `az role definition list`.
     RoleDefinitions,
+    /// Microsoft Graph `GET /groups?$expand=members` (`az rest`).
+    GroupMembers,
     /// `kubectl get … -o json`.
     Kubernetes,
 }
@@ -46,6 +48,7 @@ pub fn classify(document: &Document, value: &Value) -> Option<Class> {
         "azure/service-principals" => return Some(Class::ServicePrincipals),
         "azure/role-assignments" => return Some(Class::RoleAssignments),
         "azure/role-definitions" => return Some(Class::RoleDefinitions),
+        "azure/group-members" => return Some(Class::GroupMembers),
         kind if kind == "kubernetes" || kind.starts_with("kubernetes/") => {
             return Some(Class::Kubernetes);
         }
@@ -68,6 +71,11 @@ pub fn classify(document: &Document, value: &Value) -> Option<Class> {
         };
     }
     let str_field = |key: &str| value.get(key).and_then(Value::as_str);
+    if str_field("@odata.context").is_some_and(|c| c.contains("#groups"))
+        && value.get("value").is_some_and(Value::is_array)
+    {
+        return Some(Class::GroupMembers);
+    }
     if let (Some(api_version), Some(_)) = (str_field("apiVersion"), str_field("kind")) {
         return (!api_version.starts_with("audit.k8s.io/")).then_some(Class::Kubernetes);
     }
@@ -366,6 +374,7 @@ pub struct AzureRecords {
     pub credentials: Vec<FederatedCredential>,
     pub assignments: Vec<RoleAssignment>,
     pub roles: Vec<SnapshotRole>,
+    pub groups: Vec<crate::groups::Group>,
 }
 
 impl AzureRecords {
@@ -404,6 +413,9 @@ impl AzureRecords {
                 out,
                 |item, origin, out| self.read_assignment(item, origin, out),
             ),
+            Class::GroupMembers => self
+                .groups
+                .extend(crate::groups::read(document, value, out)),
             Class::RoleDefinitions => for_each_item(
                 document,
                 value,

@@ -23,6 +23,7 @@
 pub mod actions;
 pub mod azure;
 pub mod federation;
+pub mod groups;
 pub mod identities;
 pub mod kubernetes;
 pub mod output;
@@ -63,6 +64,7 @@ pub fn resolve(documents: &[Document]) -> ProviderOutput {
         }
     }
     let mut directory = Directory::build(&records, &mut out);
+    groups::resolve(&records.groups, &mut out);
     federation::resolve(&records, &objects, &mut directory, &mut out);
     rbac::resolve(&records, &directory, &mut out);
     out.finish()

@@ -258,6 +258,9 @@ pub fn resolve(records: &AzureRecords, directory: &Directory, out: &mut Output) 
         }
     }
     for (object_id, (name, document, count)) in groups {
+        if crate::groups::known(&records.groups, &object_id) {
+            continue;
+        }
         out.info(
             document,
             format!(

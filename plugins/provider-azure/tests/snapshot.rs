@@ -241,6 +241,80 @@ fn output_satisfies_the_hosts_checks() {
 }
 
 #[test]
+fn group_membership_from_graph_lets_members_and_nested_groups_inherit_the_groups_roles() {
+    let mut documents = snapshot();
+    documents.push(document(
+        "graph/groups",
+        "graph/groups-with-members.json",
+        "azure/group-members",
+        None,
+        include_str!("fixtures/graph/groups-with-members.json"),
+    ));
+    let out = resolve(documents);
+    let member_of: BTreeSet<(&str, &str, &str)> = out
+        .edges
+        .iter()
+        .filter(|e| e.kind == "member-of")
+        .map(|e| (e.from.as_str(), e.to.as_str(), e.via.as_str()))
+        .collect();
+    let readers = "azure:8a7b6c5d-1234-4e5f-9a0b-1c2d3e4f5a6b";
+    assert_eq!(
+        member_of,
+        BTreeSet::from([
+            (ALICE, PLATFORM_ADMINS, "Entra ID group platform-admins"),
+            (
+                REPORT_AGENT,
+                PLATFORM_ADMINS,
+                "Entra ID group platform-admins"
+            ),
+            (readers, PLATFORM_ADMINS, "Entra ID group platform-admins"),
+            (SUPPORT_AGENT, readers, "Entra ID group agents-readers"),
+        ])
+    );
+    assert_eq!(node(&out, readers).kind, "group");
+    // The group's Reader assignment is its grant; members reach it through the edges.
+    assert!(out.grants.iter().any(|g| g.holder == PLATFORM_ADMINS));
+    // Membership was read, so the group is no longer reported as unread.
+    assert!(
+        !diagnostics(&out, Level::Info)
+            .iter()
+            .any(|(_, m)| m.contains("group membership is not read"))
+    );
+}
+
+#[test]
+fn a_group_at_graphs_expand_limit_is_reported_as_possibly_truncated() {
+    let members: Vec<serde_json::Value> = (0..20)
+        .map(|i| {
+            serde_json::json!({"@odata.type": "#microsoft.graph.user",
+                               "id": format!("00000000-0000-4000-8000-{i:012}")})
+        })
+        .collect();
+    let graph = serde_json::json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#groups(members())",
+        "value": [{"id": "4d3c2b1a-eeee-4f9e-8d7c-6b5a49382716", "displayName": "platform-admins", "members": members}]
+    });
+    let mut documents = snapshot();
+    documents.push(document(
+        "graph/groups",
+        "graph/groups.json",
+        "azure/group-members",
+        None,
+        &graph.to_string(),
+    ));
+    let out = resolve(documents);
+    assert_eq!(
+        out.edges.iter().filter(|e| e.kind == "member-of").count(),
+        20
+    );
+    assert!(
+        diagnostics(&out, Level::Warn)
+            .iter()
+            .any(|(_, m)| m.contains("lists 20 members, Graph's limit for $expand=members"))
+    );
+}
+
+#[test]
 fn identity_nodes_merge_identity_and_service_principal_exports() {
     let out = resolve(snapshot());
     let kinds: BTreeMap<&str, (&str, &str)> = out
