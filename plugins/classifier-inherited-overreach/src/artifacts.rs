@@ -204,8 +204,21 @@ fn upstream_plan(
     dedicated: &Dedicated,
 ) -> String {
     let source = &candidate.grant.source;
+    // Who to ask: the provider names the upstream binding's manager when
+    // the binding's metadata says (Helm, Argo CD, createdBy...).
+    let owners: Vec<&str> = candidate
+        .evidence
+        .iter()
+        .filter(|e| e.kind == "owner")
+        .map(|e| e.summary.as_str())
+        .collect();
+    let owner = if owners.is_empty() {
+        "not recorded in the binding's metadata".to_string()
+    } else {
+        owners.join("; ")
+    };
     let mut plan = format!(
-        "Agent:      {}\nGrant:      {}\nInherited:  {}\nMechanisms: {}\n\nSteps:\n",
+        "Agent:      {}\nGrant:      {}\nOwner:      {owner}\nInherited:  {}\nMechanisms: {}\n\nSteps:\n",
         candidate.agent,
         source,
         candidate.grant.ownership_reason,

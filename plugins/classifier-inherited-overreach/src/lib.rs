@@ -177,6 +177,30 @@ mod tests {
     }
 
     #[test]
+    fn the_plan_names_the_owner_of_the_upstream_binding_when_known() {
+        let plan_of = |c: &Candidate| -> String {
+            let verdict = judge(c).expect("a verdict");
+            let reduction = verdict.reduction.expect("a reduction");
+            reduction
+                .artifacts
+                .iter()
+                .find(|a| a.path.contains("/upstream-"))
+                .map(|a| a.content.clone())
+                .expect("a plan")
+        };
+        let mut c = candidate(false);
+        assert!(plan_of(&c).contains("Owner:      not recorded in the binding's metadata\n"));
+        c.evidence.push(EvidenceRef {
+            kind: "owner".into(),
+            reference: "doc-4".into(),
+            summary: "ClusterRoleBinding read-secrets is managed by Helm release platform-rbac in namespace platform".into(),
+        });
+        assert!(plan_of(&c).contains(
+            "Owner:      ClusterRoleBinding read-secrets is managed by Helm release platform-rbac in namespace platform\n"
+        ));
+    }
+
+    #[test]
     fn shared_service_account_gets_a_dedicated_one_and_the_rules_carried_over() {
         let files = artifacts(&shared_default_sa());
         let paths: Vec<&str> = files.iter().map(|a| a.path.as_str()).collect();

@@ -325,6 +325,8 @@ pub struct RoleAssignment {
     pub scope: String,
     /// The ABAC condition, in Azure's condition language.
     pub condition: Option<String>,
+    /// `createdBy`: the object id of whoever made the assignment.
+    pub created_by: Option<String>,
     pub origin: Origin,
 }
 
@@ -339,6 +341,7 @@ struct RawAssignment {
     role_definition_name: Option<String>,
     scope: Option<String>,
     condition: Option<String>,
+    created_by: Option<String>,
 }
 
 const ASSIGNMENTS_SEGMENT: &str = "/providers/microsoft.authorization/roleassignments/";
@@ -596,6 +599,7 @@ impl AzureRecords {
             role_definition_name: text(raw.role_definition_name),
             scope,
             condition: text(raw.condition),
+            created_by: text(raw.created_by),
             origin,
         });
     }

@@ -366,10 +366,22 @@ fn grant_role(
                 effect: scopegraph_sdk::Effect::Allow,
                 source: assignment.id.clone(),
                 conditions,
-                evidence: vec![
+                evidence: [
                     assignment_evidence(assignment, &definition.name),
                     found.evidence(index, plane, allow, deny),
-                ],
+                ]
+                .into_iter()
+                .chain(assignment.created_by.as_ref().map(|by| {
+                    // Who to ask to narrow the assignment.
+                    assignment.origin.evidence(
+                        "owner",
+                        format!(
+                            "role assignment {} was created by object {by}",
+                            assignment.id
+                        ),
+                    )
+                }))
+                .collect(),
             });
         }
     }

@@ -1009,3 +1009,24 @@ fn unusable_records_are_reported_and_the_rest_read() {
         "role assignment at /3 is not an object; skipped"
     );
 }
+
+#[test]
+fn an_assignments_creator_is_named_as_its_owner() {
+    let out = resolve(snapshot());
+    let blob_reader = out
+        .grants
+        .iter()
+        .find(|g| g.source.ends_with("0a1b2c3d-0004-4e5f-8a9b-0c1d2e3f4a04"))
+        .unwrap();
+    let owner: Vec<&str> = blob_reader
+        .evidence
+        .iter()
+        .filter(|e| e.kind == "owner")
+        .map(|e| e.summary.as_str())
+        .collect();
+    assert_eq!(owner.len(), 1);
+    assert!(
+        owner[0].ends_with("was created by object 5e4d3c2b-ffff-4a0f-9e8d-7c6b5a493827"),
+        "{owner:?}"
+    );
+}

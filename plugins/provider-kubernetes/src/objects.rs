@@ -212,6 +212,10 @@ pub struct Meta {
     pub namespace: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub managed_fields: Vec<ManagedField>,
     pub creation_timestamp: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub owner_references: Vec<OwnerReference>,
@@ -227,6 +231,58 @@ impl Meta {
 
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels.get(key).map(String::as_str)
+    }
+}
+
+/// One `metadata.managedFields` entry: who wrote the object, with what.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ManagedField {
+    #[serde(default)]
+    pub manager: String,
+    #[serde(default)]
+    pub operation: String,
+}
+
+impl Meta {
+    /// Who manages the object, as far as its metadata says: a Helm release,
+    /// the `app.kubernetes.io/managed-by` label, a GitOps tool's tracking
+    /// annotation, or the field managers that applied it.
+    pub fn owner(&self) -> Option<String> {
+        let annotation = |k: &str| self.annotations.get(k).filter(|v| !v.is_empty());
+        if let Some(release) = annotation("meta.helm.sh/release-name") {
+            let namespace = annotation("meta.helm.sh/release-namespace")
+                .map(|ns| format!(" in namespace {ns}"))
+                .unwrap_or_default();
+            return Some(format!("Helm release {release}{namespace}"));
+        }
+        if let Some(app) = annotation("argocd.argoproj.io/tracking-id")
+            .map(|id| id.split(':').next().unwrap_or(id).to_string())
+            .or_else(|| self.labels.get("argocd.argoproj.io/instance").cloned())
+        {
+            return Some(format!("Argo CD application {app}"));
+        }
+        if let Some(name) = self.labels.get("kustomize.toolkit.fluxcd.io/name") {
+            return Some(format!("Flux Kustomization {name}"));
+        }
+        if let Some(manager) = self.labels.get("app.kubernetes.io/managed-by") {
+            let instance = self
+                .labels
+                .get("app.kubernetes.io/instance")
+                .map(|i| format!(" ({i})"))
+                .unwrap_or_default();
+            return Some(format!(
+                "{manager}{instance}, per app.kubernetes.io/managed-by"
+            ));
+        }
+        let mut managers: Vec<&str> = self
+            .managed_fields
+            .iter()
+            .filter(|f| f.operation == "Apply" || f.operation == "Update")
+            .map(|f| f.manager.as_str())
+            .filter(|m| !m.is_empty())
+            .collect();
+        managers.dedup();
+        (!managers.is_empty()).then(|| format!("field manager {}", managers.join(", ")))
     }
 }
 

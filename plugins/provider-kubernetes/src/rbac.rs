@@ -180,6 +180,12 @@ fn bind(
     }
     let source = format!("{via} -> {role}");
     let binding_evidence = binding.origin.evidence("binding", via.clone());
+    // Who to ask to narrow the binding.
+    let owner_evidence = binding.meta.owner().map(|owner| {
+        binding
+            .origin
+            .evidence("owner", format!("{via} is managed by {owner}"))
+    });
     for (subject_index, subject) in subjects.iter().enumerate() {
         let Some(holder) = subject_node(binding, &via, subject, out) else {
             continue;
@@ -197,6 +203,7 @@ fn bind(
                 continue;
             }
             let mut evidence = vec![binding_evidence.clone()];
+            evidence.extend(owner_evidence.clone());
             let from = rule.from;
             let summary = if role_label(from.kind, &from.namespace, &from.name) == role {
                 format!("rule {} of {role}", rule.index)

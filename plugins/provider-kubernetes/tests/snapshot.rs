@@ -570,3 +570,64 @@ fn documents_of_other_systems_are_ignored_quietly() {
         .collect();
     assert_eq!(resolve(documents), ProviderOutput::default());
 }
+
+#[test]
+fn a_bindings_manager_is_named_as_the_owner_of_its_grants() {
+    let binding = |metadata: serde_json::Value| {
+        serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": metadata,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "Group", "name": "system:serviceaccounts", "apiGroup": "rbac.authorization.k8s.io"}]
+        })
+        .to_string()
+    };
+    let role = serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "view"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    })
+    .to_string();
+    let owner_of = |metadata: serde_json::Value| -> Option<String> {
+        let out = KubernetesProvider::resolve(vec![
+            document("role", &role, "prod"),
+            document("binding", &binding(metadata), "prod"),
+        ])
+        .unwrap();
+        let grant = out.grants.first().unwrap();
+        grant
+            .evidence
+            .iter()
+            .find(|e| e.kind == "owner")
+            .map(|e| e.summary.clone())
+    };
+    assert_eq!(
+        owner_of(serde_json::json!({
+            "name": "all-sa-view",
+            "labels": {"app.kubernetes.io/managed-by": "Helm"},
+            "annotations": {"meta.helm.sh/release-name": "platform-rbac", "meta.helm.sh/release-namespace": "platform"}
+        })),
+        Some("ClusterRoleBinding all-sa-view is managed by Helm release platform-rbac in namespace platform".into())
+    );
+    assert_eq!(
+        owner_of(serde_json::json!({
+            "name": "all-sa-view",
+            "annotations": {"argocd.argoproj.io/tracking-id": "platform-rbac:rbac.authorization.k8s.io/ClusterRoleBinding:/all-sa-view"}
+        })),
+        Some(
+            "ClusterRoleBinding all-sa-view is managed by Argo CD application platform-rbac".into()
+        )
+    );
+    assert_eq!(
+        owner_of(serde_json::json!({
+            "name": "all-sa-view",
+            "managedFields": [{"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "rbac.authorization.k8s.io/v1",
+                               "time": "2026-03-02T10:11:12Z", "fieldsType": "FieldsV1", "fieldsV1": {}}]
+        })),
+        Some(
+            "ClusterRoleBinding all-sa-view is managed by field manager kubectl-client-side-apply"
+                .into()
+        )
+    );
+    assert_eq!(owner_of(serde_json::json!({"name": "all-sa-view"})), None);
+}
