@@ -5,6 +5,8 @@ use crate::model::Source;
 use crate::record::{Outcome, Subject, Use, day_of, path, reason, text};
 use serde_json::Value;
 
+pub(crate) mod typed;
+
 /// gRPC `PERMISSION_DENIED` and `UNAUTHENTICATED`.
 const PERMISSION_DENIED: u64 = 7;
 const UNAUTHENTICATED: u64 = 16;

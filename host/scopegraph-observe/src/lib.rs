@@ -30,7 +30,12 @@
 //! CloudTrail file) is parsed from a line buffer of at most 8 MiB, its
 //! records streamed out of it; anything else (pretty-printed arrays as
 //! `gcloud` writes them, longer lines) goes through a `serde_json`
-//! deserializer over the reader, still one record at a time. The model keeps only
+//! deserializer over the reader, still one record at a time. CloudTrail and
+//! Cloud Audit Log records read from a line (JSON lines, one-line
+//! `Records` files and arrays) are deserialised straight into borrowed
+//! structs of the fields read, with no `serde_json::Value` built; a record
+//! of another format, or with a field of another type than the one read,
+//! is read through a `Value` as before. The model keeps only
 //! (identity, permission, day) counts, at most
 //! [`MAX_RESOURCES_PER_PERMISSION`] resources per identity and permission,
 //! and the set of log days. What grows with the logs is bounded by
@@ -49,6 +54,7 @@ mod k8s;
 mod model;
 mod record;
 mod stream;
+mod typed;
 
 pub use day::Day;
 pub use identity::{AzureIdKind, IdentityKey, Pod, Principal, ServiceAccount};
@@ -83,6 +89,9 @@ pub struct Ingest {
     diagnostics: Vec<Diagnostic>,
     limit: usize,
     cluster: Option<String>,
+    /// Read CloudTrail and Cloud Audit Log records typed (see `typed`);
+    /// off only to check it against the `Value` path.
+    fast_path: bool,
 }
 
 impl Default for Ingest {
@@ -104,6 +113,7 @@ impl Ingest {
                 .collect(),
             limit: DEFAULT_DIAGNOSTIC_LIMIT,
             cluster: None,
+            fast_path: true,
         }
     }
 
@@ -511,6 +521,23 @@ fn text_field<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 impl stream::Sink for FileSink<'_> {
     fn record(&mut self, value: Value, at: Position, container: Container) {
         self.observe(value, at, container);
+    }
+
+    fn fast_path(&self) -> bool {
+        self.ingest.fast_path
+    }
+
+    fn typed(&mut self, json: &str, at: Position, container: Container) -> bool {
+        let outcome = match typed::Record::read(json, container) {
+            typed::Typed::CloudTrail(record) => self.ingest.cloudtrail.typed_event(&record),
+            typed::Typed::Gcp(record) => match gcp::typed::audit_log(&record) {
+                Some(outcome) => outcome,
+                None => return false,
+            },
+            typed::Typed::Declined => return false,
+        };
+        self.apply(outcome, at);
+        true
     }
 
     fn invalid(&mut self, start: u64, line: u64, message: String) {

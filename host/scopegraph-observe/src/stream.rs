@@ -51,6 +51,17 @@ pub(crate) enum Container {
 
 pub(crate) trait Sink {
     fn record(&mut self, value: Value, at: Position, container: Container);
+    /// A record as its text (a whole line, or an element of a one-line
+    /// array), offered before it is parsed into a `Value`: `true` when the
+    /// sink took it; `false` has it read as before.
+    fn typed(&mut self, _json: &str, _at: Position, _container: Container) -> bool {
+        false
+    }
+    /// Whether lines are offered to [`typed`](Sink::typed) and one-line
+    /// arrays split; without, every line is read in place as before.
+    fn fast_path(&self) -> bool {
+        true
+    }
     /// A syntax error: the value starting at `start` was abandoned at `line`.
     fn invalid(&mut self, start: u64, line: u64, message: String);
     fn io_error(&mut self, line: u64, error: &io::Error);
@@ -364,18 +375,25 @@ fn read_records_with<R: Read>(reader: R, sink: &mut dyn Sink, max_line: usize) {
                 Err(error) => return sink.io_error(start, &error),
             };
             let line = len.and_then(|len| input.buf.get(input.pos..input.pos + len));
+            // The fast path first: the line offered whole (taken only if
+            // it is one record, which is what `one_value` would establish),
+            // then a one-line array split into its records.
+            let fast = line.filter(|_| sink.fast_path());
+            if let Some(text) = fast.and_then(|l| std::str::from_utf8(l).ok()) {
+                let at = Position {
+                    line: start,
+                    element: None,
+                };
+                if sink.typed(text, at, Container::None)
+                    || read_split(text, &mut *sink, &newlines, start)
+                {
+                    input.consume_line(text.len());
+                    continue;
+                }
+            }
             if let Some(line) = line.filter(|l| one_value(l)) {
                 let len = line.len();
-                let mut deserializer = serde_json::Deserializer::from_slice(line);
-                let result = TopLevel {
-                    sink: &mut *sink,
-                    newlines: &newlines,
-                    start,
-                }
-                .deserialize(&mut deserializer);
-                if let Err(error) = result {
-                    sink.invalid(start, start, strip_position(&error));
-                }
+                read_in_place(line, sink, &newlines, start);
                 input.consume_line(len);
                 continue;
             }
@@ -402,6 +420,190 @@ fn read_records_with<R: Read>(reader: R, sink: &mut dyn Sink, max_line: usize) {
         if let Err(error) = input.skip_rest_of_line() {
             return sink.io_error(newlines.get() + 1, &error);
         }
+    }
+}
+
+/// Parse a line holding one value from the buffer, records delivered as
+/// they come.
+fn read_in_place(line: &[u8], sink: &mut dyn Sink, newlines: &Rc<Cell<u64>>, start: u64) {
+    let mut deserializer = serde_json::Deserializer::from_slice(line);
+    let result = TopLevel {
+        sink: &mut *sink,
+        newlines,
+        start,
+    }
+    .deserialize(&mut deserializer);
+    if let Err(error) = result {
+        sink.invalid(start, start, strip_position(&error));
+    }
+}
+
+/// Deepest nesting inside a split record: past it, the line is left to
+/// `read_in_place`, so that `serde_json`'s depth limit (counted from the
+/// line, not the record) applies as before.
+const MAX_SPLIT_DEPTH: u32 = 64;
+
+/// A one-line array of records, `{"Records":[...]}` as CloudTrail delivers
+/// it or a bare `[...]`, cut into its elements by a structural scan (the
+/// one `one_value` does), so that each can be offered to
+/// [`Sink::typed`] as text. `None` for any other shape, which is read in
+/// place as before.
+fn split_records(line: &str) -> Option<Split> {
+    let bytes = line.as_bytes();
+    let ws = |mut i: usize| {
+        while matches!(bytes.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            i += 1;
+        }
+        i
+    };
+    let expect = |i: usize, token: &[u8]| {
+        bytes
+            .get(i..i + token.len())
+            .is_some_and(|b| b == token)
+            .then(|| ws(i + token.len()))
+    };
+    let mut i = ws(0);
+    let (label, container) = if bytes.get(i) == Some(&b'[') {
+        i = ws(i + 1);
+        ("", Container::None)
+    } else {
+        i = expect(i, b"{")?;
+        i = expect(i, b"\"Records\"")?;
+        i = expect(i, b":")?;
+        i = expect(i, b"[")?;
+        ("Records", Container::CloudTrailRecords)
+    };
+    let mut spans = Vec::new();
+    if bytes.get(i) == Some(&b']') {
+        i = ws(i + 1);
+    } else {
+        loop {
+            let end = value_end(bytes, i)?;
+            spans.push((i, end));
+            i = ws(end);
+            match bytes.get(i) {
+                Some(b',') => i = ws(i + 1),
+                Some(b']') => {
+                    i = ws(i + 1);
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    if label == "Records" {
+        i = expect(i, b"}")?;
+    }
+    (i == bytes.len()).then_some(Split {
+        label,
+        container,
+        spans,
+    })
+}
+
+/// A one-line array's records: where each is, and what they are labelled.
+struct Split {
+    label: &'static str,
+    container: Container,
+    spans: Vec<(usize, usize)>,
+}
+
+/// Just past the value starting at `i`, by structure alone (its syntax is
+/// checked when it is parsed). A scalar stops at anything `one_value`
+/// would read as structure, so a line that splits is one `one_value`
+/// accepts.
+fn value_end(bytes: &[u8], mut i: usize) -> Option<usize> {
+    match bytes.get(i)? {
+        b'"' => string_end(bytes, i + 1),
+        b'{' | b'[' => {
+            let mut depth = 0u32;
+            loop {
+                let b = *bytes.get(i)?;
+                i += 1;
+                match b {
+                    b'"' => i = string_end(bytes, i)?,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        if depth > MAX_SPLIT_DEPTH {
+                            return None;
+                        }
+                    }
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {
+            while !matches!(
+                bytes.get(i),
+                None | Some(b',' | b'[' | b']' | b'{' | b'}' | b'"' | b' ' | b'\t' | b'\r' | b'\n')
+            ) {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+/// Read a one-line array record by record (see [`split_records`]); `false`
+/// when the line is not one. A record that does not parse has the whole
+/// line read in place again, the records already delivered skipped, so
+/// that it is reported (and whatever follows it dropped) exactly as before.
+fn read_split(line: &str, sink: &mut dyn Sink, newlines: &Rc<Cell<u64>>, start: u64) -> bool {
+    let Some(Split {
+        label,
+        container,
+        spans,
+    }) = split_records(line)
+    else {
+        return false;
+    };
+    for (index, &(from, to)) in spans.iter().enumerate() {
+        let json = line.get(from..to).unwrap_or_default();
+        let at = Position {
+            line: start,
+            element: Some((label, index as u64)),
+        };
+        if sink.typed(json, at, container) {
+            continue;
+        }
+        match serde_json::from_str::<Value>(json) {
+            Ok(value) => sink.record(value, at, container),
+            Err(_) => {
+                let mut replay = Replay { sink, skip: index };
+                read_in_place(line.as_bytes(), &mut replay, newlines, start);
+                return true;
+            }
+        }
+    }
+    true
+}
+
+/// A sink that drops the first `skip` records: a line read again.
+struct Replay<'a> {
+    sink: &'a mut dyn Sink,
+    skip: usize,
+}
+
+impl Sink for Replay<'_> {
+    fn record(&mut self, value: Value, at: Position, container: Container) {
+        match self.skip.checked_sub(1) {
+            Some(left) => self.skip = left,
+            None => self.sink.record(value, at, container),
+        }
+    }
+
+    fn invalid(&mut self, start: u64, line: u64, message: String) {
+        self.sink.invalid(start, line, message);
+    }
+
+    fn io_error(&mut self, line: u64, error: &io::Error) {
+        self.sink.io_error(line, error);
     }
 }
 
@@ -838,6 +1040,47 @@ mod tests {
                 assert_eq!(find_either(&bytes, b'\n', b'\n'), expected, "{len} {at}");
             }
         }
+    }
+
+    #[test]
+    fn one_line_arrays_are_split_into_their_records() {
+        let spans = |line: &str| {
+            split_records(line).map(|split| {
+                let texts: Vec<&str> = split
+                    .spans
+                    .iter()
+                    .map(|&(from, to)| &line[from..to])
+                    .collect();
+                (split.label, texts.join("|"))
+            })
+        };
+        assert_eq!(
+            spans(r#" { "Records" : [ {"a":"]}"} , {"b":[1,{}]} ] } "#),
+            Some(("Records", r#"{"a":"]}"}|{"b":[1,{}]}"#.to_string()))
+        );
+        assert_eq!(spans(r#"{"Records":[]}"#), Some(("Records", String::new())));
+        assert_eq!(
+            spans(r#"[1, "x\"", null,{}]"#),
+            Some(("", r#"1|"x\""|null|{}"#.to_string()))
+        );
+        // Anything else is read in place, as before.
+        for other in [
+            r#"{"Records":[{}],"x":1}"#,
+            r#"{"x":1,"Records":[{}]}"#,
+            r#"{"Records":{}}"#,
+            r#"[{} {}]"#,
+            r#"[{}]]"#,
+            r#"[{"a":1}"#,
+            r#"[tr"ue]"#,
+        ] {
+            assert_eq!(spans(other), None, "{other}");
+        }
+        let deep = format!("[{}{}]", "[".repeat(65), "]".repeat(65));
+        assert_eq!(spans(&deep), None);
+        // A record that does not parse has the line read as before.
+        let c = read("{\"Records\":[{\"a\":1},{\"a\":tru},{\"a\":3}]}\n{\"a\":4}");
+        assert_eq!(positions(&c), ["1 (Records[0])", "2"]);
+        assert_eq!(c.invalid.len(), 1);
     }
 
     #[test]
