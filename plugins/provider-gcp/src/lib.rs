@@ -9,8 +9,9 @@
 //!   snapshot, predefined roles from the embedded [`catalogue`]);
 //! - [`model`] attributes policies to resources and collects the Google
 //!   service accounts the snapshot mentions;
-//! - [`grants`], [`federation`], [`workload_identity`], [`node_pools`] and
-//!   [`impersonation`] are the rules; [`output`] keeps ids unique.
+//! - [`grants`], [`federation`], [`cross_cloud`], [`workload_identity`],
+//!   [`node_pools`] and [`impersonation`] are the rules; [`output`] keeps
+//!   ids unique.
 //!
 //! Documents of no recognised shape are ignored; a recognised one the
 //! provider cannot use is reported as a diagnostic and the rest of the
@@ -18,6 +19,7 @@
 //! listed in `README.md`.
 
 pub mod catalogue;
+pub mod cross_cloud;
 pub mod federation;
 pub mod grants;
 pub mod hierarchy;
@@ -60,6 +62,7 @@ pub fn resolve(documents: &[Document]) -> ProviderOutput {
     let mut roles = Roles::new(&inputs.roles, &hierarchy, &mut out);
     let world = World::build(&inputs, &hierarchy, &mut roles, &mut out);
     world.emit_service_accounts(&mut out);
+    cross_cloud::report_providers(&world, &mut out);
     let mut holders = Holders::new(&world);
     grants::resolve(&world, &mut holders, &mut out);
     workload_identity::resolve(&world, &mut out);
