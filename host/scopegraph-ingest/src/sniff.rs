@@ -125,6 +125,9 @@ pub fn sniff(value: &Value) -> DocumentClass {
     if has(value, "includedPermissions") {
         return Config("gcp/role");
     }
+    if is_pool_provider(value) {
+        return Config("gcp/workload-identity-pool-provider");
+    }
     if has(value, "projectId") && has(value, "projectNumber") {
         return Config("gcp/project");
     }
@@ -150,6 +153,8 @@ fn sniff_array_item(item: &Value) -> DocumentClass {
         || (has(item, "asset_type") && has(item, "iam_policy"))
     {
         Config("gcp/asset-iam-policy")
+    } else if is_pool_provider(item) {
+        Config("gcp/workload-identity-pool-providers")
     } else if has(item, "email") && has(item, "uniqueId") {
         Config("gcp/service-accounts")
     } else if has(item, "projectId") && has(item, "projectNumber") {
@@ -173,6 +178,30 @@ fn is_ancestor(item: &Value) -> bool {
         && str_field(item, "id").is_some()
         && str_field(item, "type")
             .is_some_and(|t| matches!(t, "organization" | "folder" | "project"))
+}
+
+/// `gcloud iam workload-identity-pools providers describe|list --format=json`:
+/// `name` is `projects/N/locations/L/workloadIdentityPools/POOL/providers/P`.
+fn is_pool_provider(value: &Value) -> bool {
+    let Some(name) = str_field(value, "name") else {
+        return false;
+    };
+    let parts: Vec<&str> = name.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        [
+            "projects",
+            _,
+            "locations",
+            _,
+            "workloadIdentityPools",
+            _,
+            "providers",
+            _
+        ]
+    ) && ["oidc", "aws", "saml", "x509", "attributeMapping"]
+        .iter()
+        .any(|key| has(value, key))
 }
 
 fn is_azure_activity(value: &Value) -> bool {

@@ -68,6 +68,21 @@ fn recognises_real_shapes() {
             json!({"associations": [{"clusterName": "prod", "namespace": "a", "serviceAccount": "b", "associationArn": "arn:aws:eks:…", "associationId": "a-1"}]}),
             DocumentClass::Config("aws/eks-pod-identity-associations"),
         ),
+        (
+            json!({"name": "projects/1/locations/global/workloadIdentityPools/p/providers/eks", "state": "ACTIVE",
+                "attributeMapping": {"google.subject": "assertion.sub"}, "oidc": {"issuerUri": "https://oidc.eks.eu-west-1.amazonaws.com/id/A"}}),
+            DocumentClass::Config("gcp/workload-identity-pool-provider"),
+        ),
+        (
+            json!([{"name": "projects/1/locations/global/workloadIdentityPools/p/providers/aws", "state": "ACTIVE",
+                "aws": {"accountId": "111122223333"}}]),
+            DocumentClass::Config("gcp/workload-identity-pool-providers"),
+        ),
+        (
+            // A pool (`workload-identity-pools describe`) is not a provider.
+            json!({"name": "projects/1/locations/global/workloadIdentityPools/p", "state": "ACTIVE"}),
+            DocumentClass::Unknown,
+        ),
         (json!([]), DocumentClass::Empty),
         (json!({"hello": "world"}), DocumentClass::Unknown),
     ];

@@ -4,6 +4,7 @@
 //! cluster- and attribute-wide sets) and legacy `serviceAccount:POOL[NS/KSA]`
 //! members bound to anything but `roles/iam.workloadIdentityUser`.
 
+use crate::cross_cloud::{self, Target};
 use crate::hierarchy::Resource;
 use crate::input::{Cluster, Origin, parse_cluster_url};
 use crate::members::{Federated, Member, service_account_id};
@@ -148,14 +149,15 @@ impl<'w, 'a> Holders<'w, 'a> {
                     attributes.push(("pool".into(), federated.pool().into()));
                 }
                 out.identity(id.clone(), principal, attributes, Vec::new());
+                let target = Target {
+                    to: &id,
+                    raw,
+                    origin,
+                };
                 if let Some(federated) = federated {
-                    let target = Target {
-                        to: &id,
-                        raw,
-                        origin,
-                    };
                     self.federate(out, &target, federated);
                 }
+                cross_cloud::federate(self.world, out, &target);
             }
             Member::Public(_)
             | Member::Deleted(_)
@@ -332,14 +334,6 @@ impl<'w, 'a> Holders<'w, 'a> {
 
 fn member_type(kind: &str) -> Vec<(String, String)> {
     vec![("member-type".to_string(), kind.to_string())]
-}
-
-/// The node a member's edges lead to, and the member as the binding spells it.
-#[derive(Debug)]
-struct Target<'x> {
-    to: &'x str,
-    raw: &'x str,
-    origin: &'x Origin,
 }
 
 fn member_evidence(target: &Target) -> EvidenceRef {

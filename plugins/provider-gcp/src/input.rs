@@ -178,10 +178,83 @@ pub struct AccountRecord {
     pub origin: Origin,
 }
 
+/// What a workload identity pool provider trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderTrust {
+    /// `oidc.issuerUri` (as spelled) and `oidc.allowedAudiences`.
+    Oidc {
+        issuer: String,
+        audiences: Vec<String>,
+    },
+    /// `aws.accountId`.
+    Aws { account: String },
+    /// `saml`, `x509` or no trust block: named for messages.
+    Other(String),
+}
+
+/// A workload identity pool provider (`gcloud iam workload-identity-pools
+/// providers list|describe --format=json`).
+#[derive(Debug, Clone)]
+pub struct PoolProvider {
+    /// `projects/NUM/locations/global/workloadIdentityPools/POOL/providers/PROV`.
+    pub name: String,
+    /// The project as the name spells it (a number in gcloud's output).
+    pub project: String,
+    pub location: String,
+    pub pool: String,
+    pub state: Option<String>,
+    pub disabled: bool,
+    /// `attributeMapping`, sorted by key; empty when absent.
+    pub mapping: Vec<(String, String)>,
+    pub condition: Option<String>,
+    pub trust: ProviderTrust,
+    pub origin: Origin,
+}
+
+impl PoolProvider {
+    /// The expression `key` (`google.subject`, `attribute.namespace`) maps from.
+    pub fn mapped(&self, key: &str) -> Option<&str> {
+        self.mapping
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An EKS or AKS cluster description, read for its OIDC issuer (GKE
+/// clusters are [`Cluster`]s).
+#[derive(Debug, Clone)]
+pub struct ForeignCluster {
+    /// The name the host gives the documents beside the description:
+    /// `cluster.name` (EKS), `name` (AKS).
+    pub name: String,
+    /// `EKS` or `AKS`.
+    pub platform: &'static str,
+    /// The issuer as spelled; `None` when the cluster has none.
+    pub issuer: Option<String>,
+    /// Pointer to the issuer field.
+    pub origin: Origin,
+}
+
+/// An AWS IAM role or user from `aws iam get-account-authorization-details`,
+/// so that an ARN without its path can be matched to the role's node.
+#[derive(Debug, Clone)]
+pub struct AwsPrincipal {
+    pub arn: String,
+    pub account: String,
+    /// `role` or `user`.
+    pub kind: &'static str,
+    pub name: String,
+    pub origin: Origin,
+}
+
 /// Everything read from the snapshot.
 #[derive(Debug, Default)]
 pub struct Inputs {
     pub clusters: Vec<Cluster>,
+    pub pool_providers: Vec<PoolProvider>,
+    pub foreign_clusters: Vec<ForeignCluster>,
+    pub aws_principals: Vec<AwsPrincipal>,
     pub service_accounts: Vec<KubeServiceAccount>,
     pub policies: Vec<RawPolicy>,
     pub roles: Vec<RoleDescription>,
@@ -276,6 +349,20 @@ fn read_object(document: &Document, value: &Value, pointer: String, inputs: &mut
     let origin = Origin::new(&document.id, pointer);
     if text(value, "apiVersion").is_some() && text(value, "kind").is_some() {
         read_kubernetes(document, value, origin, inputs);
+    } else if let Some(parts) = text(value, "name").and_then(pool_provider_name) {
+        read_pool_provider(document, value, parts, origin, inputs);
+    } else if let Some(cluster) = value
+        .get("cluster")
+        .filter(|c| text(c, "arn").is_some_and(|a| a.contains(":eks:")))
+    {
+        read_eks(document, cluster, origin.child("/cluster"), inputs);
+    } else if text(value, "type")
+        .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.ContainerService/ManagedClusters"))
+        || has(value, "oidcIssuerProfile")
+    {
+        read_aks(value, origin, inputs);
+    } else if has(value, "RoleDetailList") || has(value, "UserDetailList") {
+        read_authorization_details(value, origin, inputs);
     } else if is_cluster(value) {
         read_cluster(document, value, origin, inputs);
     } else if has(value, "resource") && value.get("policy").is_some_and(Value::is_object) {
@@ -367,6 +454,164 @@ fn read_object(document: &Document, value: &Value, pointer: String, inputs: &mut
             disabled: value.get("disabled").and_then(Value::as_bool) == Some(true),
             origin,
         });
+    }
+}
+
+/// `projects/P/locations/L/workloadIdentityPools/POOL/providers/PROV` →
+/// `(P, L, POOL)`.
+pub fn pool_provider_name(name: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = name.split('/');
+    let (
+        Some("projects"),
+        Some(project),
+        Some("locations"),
+        Some(location),
+        Some("workloadIdentityPools"),
+        Some(pool),
+        Some("providers"),
+        Some(provider),
+        None,
+    ) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    )
+    else {
+        return None;
+    };
+    [project, location, pool, provider]
+        .iter()
+        .all(|p| !p.is_empty())
+        .then_some((project, location, pool))
+}
+
+fn read_pool_provider(
+    document: &Document,
+    value: &Value,
+    (project, location, pool): (&str, &str, &str),
+    origin: Origin,
+    inputs: &mut Inputs,
+) {
+    let name = text(value, "name").unwrap_or_default().to_string();
+    let trust = if let Some(oidc) = value.get("oidc").filter(|o| o.is_object()) {
+        match text(oidc, "issuerUri") {
+            Some(issuer) => ProviderTrust::Oidc {
+                issuer: issuer.to_string(),
+                audiences: strings(oidc, "allowedAudiences"),
+            },
+            None => {
+                inputs.warn(
+                    document,
+                    format!("workload identity pool provider {name} has an oidc block without issuerUri; it is matched to no cluster"),
+                );
+                ProviderTrust::Other("oidc without issuerUri".into())
+            }
+        }
+    } else if let Some(aws) = value.get("aws").filter(|a| a.is_object()) {
+        match text_or_number(aws, "accountId") {
+            Some(account) => ProviderTrust::Aws { account },
+            None => {
+                inputs.warn(
+                    document,
+                    format!("workload identity pool provider {name} has an aws block without accountId; it is matched to no role"),
+                );
+                ProviderTrust::Other("aws without accountId".into())
+            }
+        }
+    } else if has(value, "saml") {
+        ProviderTrust::Other("saml".into())
+    } else if has(value, "x509") {
+        ProviderTrust::Other("x509".into())
+    } else {
+        ProviderTrust::Other("no oidc or aws block".into())
+    };
+    let mut mapping: Vec<(String, String)> = value
+        .get("attributeMapping")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.trim().to_string(), v.as_str()?.trim().to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    mapping.sort();
+    inputs.pool_providers.push(PoolProvider {
+        name,
+        project: project.into(),
+        location: location.into(),
+        pool: pool.into(),
+        state: text(value, "state").map(String::from),
+        disabled: value.get("disabled").and_then(Value::as_bool) == Some(true),
+        mapping,
+        condition: text(value, "attributeCondition").map(String::from),
+        trust,
+        origin,
+    });
+}
+
+/// `aws eks describe-cluster --name C`: `{"cluster": {"name", "arn", "identity": {"oidc": {"issuer"}}}}`.
+fn read_eks(document: &Document, cluster: &Value, origin: Origin, inputs: &mut Inputs) {
+    let Some(name) = text(cluster, "name").or_else(|| document.context("cluster")) else {
+        return;
+    };
+    inputs.foreign_clusters.push(ForeignCluster {
+        name: name.into(),
+        platform: "EKS",
+        issuer: cluster
+            .pointer("/identity/oidc/issuer")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from),
+        origin: origin.child("/identity/oidc/issuer"),
+    });
+}
+
+/// `az aks show`: `name`, `oidcIssuerProfile.issuerUrl`.
+fn read_aks(value: &Value, origin: Origin, inputs: &mut Inputs) {
+    let Some(name) = text(value, "name") else {
+        return;
+    };
+    inputs.foreign_clusters.push(ForeignCluster {
+        name: name.into(),
+        platform: "AKS",
+        issuer: value
+            .pointer("/oidcIssuerProfile/issuerUrl")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from),
+        origin: origin.child("/oidcIssuerProfile/issuerUrl"),
+    });
+}
+
+/// The roles and users of `aws iam get-account-authorization-details`.
+fn read_authorization_details(value: &Value, origin: Origin, inputs: &mut Inputs) {
+    for (list, kind, name_key) in [
+        ("RoleDetailList", "role", "RoleName"),
+        ("UserDetailList", "user", "UserName"),
+    ] {
+        for (index, item) in array(value, list).iter().enumerate() {
+            let (Some(arn), Some(name)) = (text(item, "Arn"), text(item, name_key)) else {
+                continue;
+            };
+            let Some(account) = arn.split(':').nth(4).filter(|a| !a.is_empty()) else {
+                continue;
+            };
+            inputs.aws_principals.push(AwsPrincipal {
+                arn: arn.into(),
+                account: account.into(),
+                kind,
+                name: name.into(),
+                origin: origin.child(&format!("/{list}/{index}")),
+            });
+        }
     }
 }
 

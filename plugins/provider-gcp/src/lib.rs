@@ -9,8 +9,9 @@
 //!   snapshot, predefined roles from the embedded [`catalogue`]);
 //! - [`model`] attributes policies to resources and collects the Google
 //!   service accounts the snapshot mentions;
-//! - [`grants`], [`federation`], [`workload_identity`], [`node_pools`] and
-//!   [`impersonation`] are the rules; [`output`] keeps ids unique.
+//! - [`grants`], [`federation`], [`cross_cloud`], [`workload_identity`],
+//!   [`node_pools`] and [`impersonation`] are the rules; [`output`] keeps
+//!   ids unique.
 //!
 //! Documents of no recognised shape are ignored; a recognised one the
 //! provider cannot use is reported as a diagnostic and the rest of the
@@ -18,6 +19,7 @@
 //! listed in `README.md`.
 
 pub mod catalogue;
+pub mod cross_cloud;
 pub mod federation;
 pub mod grants;
 pub mod hierarchy;
@@ -60,6 +62,7 @@ pub fn resolve(documents: &[Document]) -> ProviderOutput {
     let mut roles = Roles::new(&inputs.roles, &hierarchy, &mut out);
     let world = World::build(&inputs, &hierarchy, &mut roles, &mut out);
     world.emit_service_accounts(&mut out);
+    cross_cloud::report_providers(&world, &mut out);
     let mut holders = Holders::new(&world);
     grants::resolve(&world, &mut holders, &mut out);
     workload_identity::resolve(&world, &mut out);
@@ -337,6 +340,55 @@ mod tests {
     }
 
     #[test]
+    fn pool_mappings_not_evaluated_reach_from_every_service_account() {
+        let provider = r#"{"name": "projects/42/locations/global/workloadIdentityPools/ext/providers/eks", "state": "ACTIVE",
+            "attributeMapping": {"google.subject": "assertion.sub", "attribute.team": "assertion.sub.extract('system:serviceaccount:{team}:')"},
+            "oidc": {"issuerUri": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"}}"#;
+        let eks = r#"{"cluster": {"name": "e", "arn": "arn:aws:eks:eu-west-1:1:cluster/e", "identity": {"oidc": {"issuer": "https://oidc.eks.eu-west-1.amazonaws.com/id/abc"}}}}"#;
+        let set = "principalSet://iam.googleapis.com/projects/42/locations/global/workloadIdentityPools/ext";
+        let out = resolve(&[
+            document("provider", None, provider),
+            document("cluster", Some("e"), eks),
+            document(
+                "policy",
+                None,
+                &format!(
+                    r#"{{"resource": "projects/acme", "policy": {{"bindings": [{{"role": "roles/viewer", "members": ["{set}/attribute.team/data", "{set}/*", "{set}/attribute.missing/x"]}}]}}}}"#
+                ),
+            ),
+        ]);
+        let edges: Vec<(&str, &str, &str)> = out
+            .edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str(), e.via.as_str()))
+            .collect();
+        let team = format!("gcp:{set}/attribute.team/data");
+        let all = format!("gcp:{set}/*");
+        assert_eq!(
+            edges,
+            [
+                (
+                    "k8s:e/Group/system:serviceaccounts",
+                    team.as_str(),
+                    "workload identity pool provider projects/42/locations/global/workloadIdentityPools/ext/providers/eks, attribute.team=assertion.sub.extract('system:serviceaccount:{team}:') is not evaluated: any ServiceAccount may match"
+                ),
+                (
+                    "k8s:e/Group/system:serviceaccounts",
+                    all.as_str(),
+                    "workload identity pool provider projects/42/locations/global/workloadIdentityPools/ext/providers/eks, principal set * (every identity of pool ext)"
+                ),
+            ]
+        );
+        assert_eq!(
+            messages(&out, Level::Info),
+            [
+                format!("{set}/attribute.team/data: attribute.team=assertion.sub.extract('system:serviceaccount:{{team}}:') is not evaluated (mapping of projects/42/locations/global/workloadIdentityPools/ext/providers/eks); every ServiceAccount of the trusted cluster is taken to match").as_str(),
+                format!("{set}/attribute.missing/x names pool ext, whose providers are in the snapshot, but none of them admits it: projects/42/locations/global/workloadIdentityPools/ext/providers/eks maps no attribute.missing; no edge into it").as_str(),
+            ]
+        );
+    }
+
+    #[test]
     fn malformed_documents_never_panic() {
         let contents = [
             r#"{"bindings": "x", "etag": 1}"#,
@@ -353,6 +405,11 @@ mod tests {
             r#"{"includedPermissions": [1, "a.b"], "name": null}"#,
             r#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "ServiceAccount"}, 3, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "k", "annotations": {"iam.gke.io/gcp-service-account": 5}}}]}"#,
             r#"{"name": "folders/1", "parent": "folders/1"}"#,
+            r#"[{"name": "projects/1/locations/global/workloadIdentityPools/p/providers/q", "oidc": {"issuerUri": 5}, "attributeMapping": {"google.subject": 3}, "disabled": "yes"}, {"name": "projects/1/locations/global/workloadIdentityPools/p/providers/", "aws": {}}]"#,
+            r#"{"name": "projects/1/locations/global/workloadIdentityPools/p/providers/a", "aws": {"accountId": 7}, "attributeMapping": null}"#,
+            r#"{"cluster": {"arn": "arn:aws:eks:r:1:cluster/x", "identity": {"oidc": {"issuer": 1}}}}"#,
+            r#"{"type": "Microsoft.ContainerService/ManagedClusters", "oidcIssuerProfile": {"issuerUrl": null}}"#,
+            r#"{"resource": "projects/x", "policy": {"bindings": [{"role": "roles/viewer", "members": ["principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/subject/arn:aws:sts::7:assumed-role//", "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/attribute.aws_role/", "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/"]}]}}"#,
             "[]",
             "null",
             "\"text\"",

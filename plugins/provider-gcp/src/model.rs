@@ -2,8 +2,12 @@
 //! their roles expanded, clusters and Kubernetes ServiceAccounts by name,
 //! and every Google service account the snapshot mentions.
 
+use crate::cross_cloud::{IssuerCluster, normalise_issuer};
 use crate::hierarchy::{Hierarchy, Resource, Scope, email_project, is_service_agent};
-use crate::input::{Binding, Cluster, Inputs, KubeServiceAccount, NodePool, Origin, PolicyForm};
+use crate::input::{
+    AwsPrincipal, Binding, Cluster, Inputs, KubeServiceAccount, NodePool, Origin, PolicyForm,
+    PoolProvider,
+};
 use crate::members::{Member, service_account_id};
 use crate::output::Output;
 use crate::roles::{Expansion, Roles};
@@ -67,6 +71,12 @@ pub struct World<'a> {
     pub clusters: BTreeMap<&'a str, &'a Cluster>,
     pub ksas: BTreeMap<(&'a str, &'a str, &'a str), &'a KubeServiceAccount>,
     pub gsas: BTreeMap<String, Gsa>,
+    /// Workload identity pool providers.
+    pub pool_providers: Vec<&'a PoolProvider>,
+    /// Every described cluster with an OIDC issuer (GKE, EKS, AKS).
+    pub issuer_clusters: Vec<IssuerCluster<'a>>,
+    /// AWS roles and users, to name them by ARN.
+    pub aws_principals: Vec<&'a AwsPrincipal>,
 }
 
 impl<'a> World<'a> {
@@ -82,6 +92,9 @@ impl<'a> World<'a> {
             clusters: BTreeMap::new(),
             ksas: BTreeMap::new(),
             gsas: BTreeMap::new(),
+            pool_providers: inputs.pool_providers.iter().collect(),
+            issuer_clusters: Vec::new(),
+            aws_principals: inputs.aws_principals.iter().collect(),
         };
         for cluster in &inputs.clusters {
             if let Some(first) = world.clusters.get(cluster.name.as_str()) {
@@ -97,6 +110,7 @@ impl<'a> World<'a> {
             }
             world.clusters.insert(&cluster.name, cluster);
         }
+        world.issuer_clusters = world.issuers(inputs);
         for account in &inputs.service_accounts {
             let key = (
                 account.cluster.as_str(),
@@ -114,6 +128,41 @@ impl<'a> World<'a> {
         world.attribute_policies(inputs, &emails, roles, out);
         world.register_service_accounts(inputs);
         world
+    }
+
+    /// GKE issuers are built from the description (`gcloud` does not print
+    /// them), with the project's id; EKS and AKS issuers are as described.
+    fn issuers(&self, inputs: &'a Inputs) -> Vec<IssuerCluster<'a>> {
+        let mut issuers = Vec::new();
+        for cluster in self.clusters.values() {
+            let (Some(project), Some(location)) = (&cluster.project, &cluster.location) else {
+                continue;
+            };
+            let spelled = format!(
+                "https://container.googleapis.com/v1/projects/{}/locations/{location}/clusters/{}",
+                self.hierarchy.project_id(project),
+                cluster.name
+            );
+            issuers.push(IssuerCluster {
+                name: &cluster.name,
+                platform: "GKE",
+                normalised: normalise_issuer(&spelled),
+                spelled,
+                origin: cluster.origin.clone(),
+            });
+        }
+        for cluster in &inputs.foreign_clusters {
+            if let Some(issuer) = &cluster.issuer {
+                issuers.push(IssuerCluster {
+                    name: &cluster.name,
+                    platform: cluster.platform,
+                    spelled: issuer.clone(),
+                    normalised: normalise_issuer(issuer),
+                    origin: cluster.origin.clone(),
+                });
+            }
+        }
+        issuers
     }
 
     fn attribute_policies(
