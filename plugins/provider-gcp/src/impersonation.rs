@@ -38,6 +38,18 @@ pub fn resolve(world: &World, out: &mut Output) {
                 let Some(from) = node_id(&member) else {
                     continue;
                 };
+                // A federated principal allowed to act as the account by
+                // `roles/iam.workloadIdentityUser` is Workload Identity
+                // Federation's designed last step, like GKE's KSA -> GSA:
+                // the account is the workload's identity (owned when no
+                // other workload reaches it), not one it borrows.
+                let kind = if matches!(member, Member::Principal(_) | Member::PrincipalSet(_))
+                    && binding.binding.role == crate::roles::WORKLOAD_IDENTITY_USER
+                {
+                    "federates-to"
+                } else {
+                    "impersonates"
+                };
                 let origin = binding.binding.origin.child(&format!("/members/{index}"));
                 for target in &targets {
                     let to = service_account_id(target);
@@ -47,7 +59,7 @@ pub fn resolve(world: &World, out: &mut Output) {
                     out.edge(
                         from.clone(),
                         to,
-                        "impersonates",
+                        kind,
                         via.clone(),
                         vec![origin.evidence(
                             "binding",

@@ -222,10 +222,11 @@ fn an_eks_service_account_reaches_a_gsa_through_a_pool_oidc_provider() {
                 format!("{provider}, attribute.namespace=assertion['kubernetes.io']['namespace']")
                     .as_str(),
             ),
+            // Federation's designed last step: the GSA is the workload's identity.
             (
                 principal.as_str(),
                 WAREHOUSE_AGENT,
-                "impersonates",
+                "federates-to",
                 "//iam.googleapis.com/projects/acme-ml/serviceAccounts/warehouse-agent@acme-ml.iam.gserviceaccount.com IAM binding roles/iam.workloadIdentityUser",
             ),
         ])
