@@ -147,9 +147,37 @@ fn aks_workload_identity_is_owned_and_the_kubelet_identity_is_inherited() {
         .collect();
     assert_eq!(chain, ["workload", "service-account", "cloud-identity"]);
 
-    let kubelet: Vec<_> = findings
+    let inherited: Vec<_> = findings
         .iter()
         .filter(|f| f["category"] == "inherited-overreach")
+        .collect();
+    assert_eq!(inherited.len(), 2);
+    // The identity is a member of the Entra ID group platform-admins
+    // (Microsoft Graph export), which holds Reader on the subscription.
+    let group: Vec<_> = inherited
+        .iter()
+        .filter(|f| {
+            f["grant"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("platform-admins")
+        })
+        .collect();
+    assert_eq!(group.len(), 1, "{inherited:#?}");
+    assert!(
+        group[0]["grant"]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("0a1b2c3d-0007-4e5f-8a9b-0c1d2e3f4a07")
+    );
+    let kubelet: Vec<_> = inherited
+        .iter()
+        .filter(|f| {
+            !f["grant"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("platform-admins")
+        })
         .collect();
     assert_eq!(kubelet.len(), 1);
     assert_eq!(
