@@ -4,7 +4,10 @@
 //! A candidate's `usage.used_permissions` is aggregated by the host per
 //! workload, so restarts and rollouts do not reset it. Nothing is called
 //! unused on thin evidence: below `min-observed-days` (default 7) of
-//! observation the verdict is `insufficient-observation`.
+//! observation the verdict is `insufficient-observation`. Nor on no
+//! evidence: a permission whose kind of call the logs do not record by
+//! default (see `split_unobservable`) is not judged unless the logs show
+//! that kind recorded for the grant, and stays in the replacement.
 //!
 //! For a grant the agent owns (`grant.owned`), with an open verdict and at
 //! least one used permission, the reduction carries files the user applies
@@ -137,6 +140,18 @@ pub fn judge_among(
     // reads and data-plane operations never appear in it, so their absence
     // says nothing.
     let (unused, unobservable) = split_unobservable(candidate, unused);
+    let unlogged = match candidate.cloud {
+        Cloud::Azure => "the Azure Activity Log does not record read or data-plane operations",
+        Cloud::Aws => {
+            "CloudTrail records these data events only when a trail selects them, and none of \
+             the service's were seen for this grant"
+        }
+        Cloud::Gcp => {
+            "GCP records these reads and object writes only in Data Access logs (off by \
+             default), and none of the service's were seen for this grant"
+        }
+        Cloud::Kubernetes => "",
+    };
     if unused.is_empty() {
         return Some(Verdict {
             candidate: candidate.id.clone(),
@@ -144,8 +159,7 @@ pub fn judge_among(
             contributing,
             status: Status::InsufficientObservation,
             rationale: format!(
-                "insufficient observation: the Azure Activity Log does not record read or data-plane \
-                 operations, so none of these {} can be judged from it (resource logs would)",
+                "insufficient observation: {unlogged}, so none of these {} can be judged from the logs",
                 unobservable.len()
             ),
             permissions: unobservable,
@@ -166,8 +180,28 @@ pub fn judge_among(
         category: Some(Category::UnusedExcess),
         contributing,
         status: Status::Open,
-        rationale: rationale(candidate, &unused),
-        reduction: Some(reduction(candidate, &unused, batch)),
+        rationale: if unobservable.is_empty() {
+            rationale(candidate, &unused)
+        } else {
+            format!(
+                "{}; {} more cannot be judged ({unlogged}) and are kept",
+                rationale(candidate, &unused),
+                unobservable.len()
+            )
+        },
+        reduction: Some(if unobservable.is_empty() {
+            reduction(candidate, &unused, batch)
+        } else {
+            // What cannot be judged stays in the replacement, on the
+            // grant's own resources: dropping it could break work the
+            // logs do not show.
+            let mut kept = candidate.clone();
+            kept.usage
+                .used_permissions
+                .extend(unobservable.iter().cloned());
+            kept.usage.used_resources.clear();
+            reduction(&kept, &unused, batch)
+        }),
         permissions: unused,
         evidence,
         misroute: misroute.into(),
@@ -293,27 +327,113 @@ fn artifacts(candidate: &Candidate, batch: &[Candidate]) -> Vec<Artifact> {
 }
 
 /// Of the unused permissions, the ones the logs could have shown in use,
-/// and the ones they could not: for Azure, reads (`…/read`) and data
-/// actions, which the Activity Log never records — unless the logs show
-/// this grant used for some operation of the class (resource logs were
-/// read), which proves they are recorded.
+/// and the ones they could not, because the default log does not record
+/// their class of operation:
+///
+/// - Azure: reads (`…/read`) and data actions; the Activity Log records
+///   neither.
+/// - AWS: CloudTrail data events (S3 object-level and listing calls,
+///   DynamoDB item calls, Lambda invocations), logged only when a trail
+///   selects them.
+/// - GCP: reads (`get*`/`list*`, `ADMIN_READ`/`DATA_READ`) and Cloud
+///   Storage object writes, in Data Access logs that are off by default
+///   (BigQuery's are always on, so `bigquery.*` is always judged).
+///
+/// A class counts as recorded when the logs show this grant used for an
+/// operation of it (of the same service, for AWS and GCP).
 fn split_unobservable(candidate: &Candidate, unused: Vec<String>) -> (Vec<String>, Vec<String>) {
-    if candidate.cloud != Cloud::Azure {
-        return (unused, Vec::new());
-    }
     let used = &candidate.usage.used_permissions;
-    let is_read = |p: &str| p.to_ascii_lowercase().ends_with("/read");
-    if azure::Plane::of(candidate) == Some(azure::Plane::DataActions) {
-        return if used.is_empty() {
-            (Vec::new(), unused)
-        } else {
-            (unused, Vec::new())
-        };
+    let service = |p: &str| {
+        p.split([':', '.'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    // Whether the class of `p` (same service) was seen recorded.
+    let recorded = |in_class: &dyn Fn(&str) -> bool, p: &str| {
+        used.iter().any(|u| in_class(u) && service(u) == service(p))
+    };
+    let split = |in_class: &dyn Fn(&str) -> bool| -> (Vec<String>, Vec<String>) {
+        unused
+            .iter()
+            .cloned()
+            .partition(|p| !in_class(p) || recorded(in_class, p))
+    };
+    match candidate.cloud {
+        Cloud::Azure => {
+            if azure::Plane::of(candidate) == Some(azure::Plane::DataActions) {
+                return if used.is_empty() {
+                    (Vec::new(), unused)
+                } else {
+                    (unused, Vec::new())
+                };
+            }
+            let is_read = |p: &str| p.to_ascii_lowercase().ends_with("/read");
+            if used.iter().any(|p| is_read(p)) {
+                return (unused, Vec::new());
+            }
+            unused.into_iter().partition(|p| !is_read(p))
+        }
+        Cloud::Aws => split(&is_aws_data_event),
+        Cloud::Gcp => split(&is_gcp_data_access),
+        Cloud::Kubernetes => (unused, Vec::new()),
     }
-    if used.iter().any(|p| is_read(p)) {
-        return (unused, Vec::new());
+}
+
+/// CloudTrail data events: not in a trail unless selected.
+fn is_aws_data_event(permission: &str) -> bool {
+    let Some((service, action)) = permission.split_once(':') else {
+        return false;
+    };
+    // IAM action names are case-insensitive.
+    let action = action.to_ascii_lowercase();
+    let action = action.as_str();
+    match service.to_ascii_lowercase().as_str() {
+        "s3" => {
+            action.contains("object")
+                || matches!(
+                    action,
+                    "listbucket"
+                        | "listbucketversions"
+                        | "listbucketmultipartuploads"
+                        | "listmultipartuploadparts"
+                        | "abortmultipartupload"
+                )
+        }
+        "s3-object-lambda" => true,
+        "dynamodb" => matches!(
+            action,
+            "getitem"
+                | "putitem"
+                | "updateitem"
+                | "deleteitem"
+                | "batchgetitem"
+                | "batchwriteitem"
+                | "query"
+                | "scan"
+                | "conditioncheckitem"
+                | "partiqlselect"
+                | "partiqlinsert"
+                | "partiqlupdate"
+                | "partiqldelete"
+                | "getrecords"
+                | "getsharditerator"
+        ),
+        "lambda" => matches!(action, "invokefunction" | "invokefunctionurl"),
+        _ => false,
     }
-    unused.into_iter().partition(|p| !is_read(p))
+}
+
+/// Operations in GCP's Data Access audit logs, off by default: reads, and
+/// Cloud Storage object writes. BigQuery's are always on.
+fn is_gcp_data_access(permission: &str) -> bool {
+    if permission.starts_with("bigquery.") {
+        return false;
+    }
+    let method = permission.rsplit('.').next().unwrap_or_default();
+    method.starts_with("get")
+        || method.starts_with("list")
+        || permission.starts_with("storage.objects.")
 }
 
 /// Granted permissions with no observed use. AWS action names are
@@ -680,6 +800,101 @@ mod tests {
     }
 
     #[test]
+    fn aws_data_events_are_judged_only_when_the_trail_shows_them() {
+        let granted = [
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:CreateBucket",
+            "s3:ListAllMyBuckets",
+        ];
+        // Only management events seen: object calls may simply not be logged.
+        let mut c = candidate(&granted, &["s3:ListAllMyBuckets"], 14);
+        c.resources = vec![
+            "arn:aws:s3:::acme-reports".into(),
+            "arn:aws:s3:::acme-reports/*".into(),
+        ];
+        c.usage.used_resources = vec!["arn:aws:s3:::acme-reports".into()];
+        let verdict = judge(&c, 7).expect("a verdict");
+        assert_eq!(verdict.status, Status::Open);
+        assert_eq!(verdict.permissions, vec!["s3:CreateBucket"]);
+        assert!(
+            verdict
+                .rationale
+                .contains("2 more cannot be judged (CloudTrail records these data events"),
+            "{}",
+            verdict.rationale
+        );
+        // The replacement keeps what cannot be judged, on the grant's own resources.
+        let artifacts = verdict.reduction.expect("a reduction").artifacts;
+        let policy: serde_json::Value =
+            serde_json::from_str(&artifacts[0].content).expect("valid JSON");
+        assert_eq!(
+            policy["Statement"][0]["Action"],
+            serde_json::json!(["s3:GetObject", "s3:ListAllMyBuckets", "s3:PutObject"])
+        );
+        assert_eq!(
+            policy["Statement"][0]["Resource"],
+            serde_json::json!(["arn:aws:s3:::acme-reports", "arn:aws:s3:::acme-reports/*"])
+        );
+
+        // A data event of S3 was seen: the trail records them, so all are judged.
+        let c = candidate(&granted, &["s3:GetObject", "s3:ListAllMyBuckets"], 14);
+        let verdict = judge(&c, 7).expect("a verdict");
+        assert_eq!(verdict.permissions, vec!["s3:PutObject", "s3:CreateBucket"]);
+        assert!(!verdict.rationale.contains("cannot be judged"));
+
+        // Nothing observable unused: insufficient observation.
+        let c = candidate(
+            &["s3:GetObject", "s3:ListAllMyBuckets"],
+            &["s3:ListAllMyBuckets"],
+            14,
+        );
+        let verdict = judge(&c, 7).expect("a verdict");
+        assert_eq!(verdict.status, Status::InsufficientObservation);
+        assert_eq!(verdict.permissions, vec!["s3:GetObject"]);
+    }
+
+    #[test]
+    fn gcp_reads_are_judged_only_when_data_access_logs_show_them_except_bigquery() {
+        let mut c = candidate(
+            &[
+                "storage.objects.get",
+                "storage.buckets.create",
+                "storage.buckets.delete",
+                "resourcemanager.projects.get",
+                "bigquery.tables.list",
+            ],
+            &["storage.buckets.create"],
+            14,
+        );
+        c.cloud = Cloud::Gcp;
+        let verdict = judge(&c, 7).expect("a verdict");
+        assert_eq!(
+            verdict.permissions,
+            vec!["storage.buckets.delete", "bigquery.tables.list"]
+        );
+        assert!(
+            verdict
+                .rationale
+                .contains("2 more cannot be judged (GCP records these reads")
+        );
+        // Storage's Data Access logs are on (an object read was seen), Resource
+        // Manager's are not known to be: only the latter stays unjudged.
+        c.permissions.push("storage.objects.list".into());
+        c.usage.used_permissions.push("storage.objects.get".into());
+        let verdict = judge(&c, 7).expect("a verdict");
+        assert_eq!(
+            verdict.permissions,
+            vec![
+                "storage.buckets.delete",
+                "bigquery.tables.list",
+                "storage.objects.list"
+            ]
+        );
+        assert!(verdict.rationale.contains("1 more cannot be judged"));
+    }
+
+    #[test]
     fn generalise_keeps_buckets_and_folds_keys_to_their_common_directory() {
         let arns = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
@@ -796,7 +1011,17 @@ mod tests {
 
             let mut unused_only = c.clone();
             unused_only.usage.used_permissions.clear();
-            assert!(artifacts(&unused_only).is_empty(), "{cloud:?}: unused only");
+            // Nothing used: nothing to replace the grant with, unless a
+            // permission the logs cannot show (an S3 object read without
+            // data events, an Azure read) is kept.
+            let kept = artifacts(&unused_only);
+            match cloud {
+                Cloud::Gcp => assert!(kept.is_empty(), "{cloud:?}: unused only"),
+                _ => assert!(
+                    kept.iter().any(|a| a.content.contains(used)),
+                    "{cloud:?}: the unjudged permission is kept"
+                ),
+            }
 
             let mut thin = c.clone();
             thin.usage.observed_days = 3;
