@@ -616,6 +616,7 @@ fn allow_grant(
     }
     let mut evidence = vec![source.statement_evidence(statement, summary)];
     evidence.extend(source.attachment.clone());
+    evidence.extend(owner_evidence(principal));
     Some(Grant {
         id: grant_id(holder, &source.source, statement),
         holder: holder.to_string(),
@@ -626,6 +627,50 @@ fn allow_grant(
         source: source.source.clone(),
         conditions,
         evidence,
+    })
+}
+
+/// Who to ask about a principal's grants, from its tags: an owner-like
+/// tag (`owner`, `team`, `contact`, `created-by`, any case), else the
+/// CloudFormation stack that manages it, else eksctl's cluster tags.
+fn owner_evidence(principal: &IamPrincipal) -> Option<EvidenceRef> {
+    const OWNER_KEYS: &[&str] = &["owner", "team", "contact", "created-by", "createdby"];
+    let tag = |wanted: &dyn Fn(&str) -> bool| {
+        principal
+            .tags
+            .iter()
+            .find(|(k, v)| wanted(k) && !v.is_empty())
+    };
+    let summary = if let Some((key, value)) =
+        tag(&|k: &str| OWNER_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+    {
+        format!(
+            "{} {} is tagged {key}={value}",
+            principal.kind_name(),
+            principal.name
+        )
+    } else if let Some((_, stack)) = tag(&|k: &str| k == "aws:cloudformation:stack-name") {
+        format!(
+            "{} {} is managed by CloudFormation stack {stack}",
+            principal.kind_name(),
+            principal.name
+        )
+    } else if let Some((_, cluster)) = tag(&|k: &str| k == "alpha.eksctl.io/cluster-name") {
+        let group = tag(&|k: &str| k == "alpha.eksctl.io/nodegroup-name")
+            .map(|(_, g)| format!(", node group {g}"))
+            .unwrap_or_default();
+        format!(
+            "{} {} was created by eksctl for cluster {cluster}{group}",
+            principal.kind_name(),
+            principal.name
+        )
+    } else {
+        return None;
+    };
+    Some(EvidenceRef {
+        kind: "owner".into(),
+        reference: principal.origin.reference(),
+        summary,
     })
 }
 

@@ -734,3 +734,30 @@ fn without_the_iam_export_nothing_is_guessed() {
         out.diagnostics
     );
 }
+
+#[test]
+fn a_principals_tags_name_the_owner_of_its_grants() {
+    let out = resolve(snapshot());
+    let owners = |holder: &str| -> BTreeSet<String> {
+        grants_of(&out, holder)
+            .iter()
+            .flat_map(|g| g.evidence.iter())
+            .filter(|e| e.kind == "owner")
+            .map(|e| e.summary.clone())
+            .collect()
+    };
+    let report_agent = owners(&role("agents/report-agent"));
+    assert_eq!(report_agent.len(), 1, "{report_agent:?}");
+    assert!(
+        report_agent
+            .iter()
+            .all(|s| s.ends_with("report-agent is tagged team=analytics"))
+    );
+    let node = owners(&role("staging-eks-node"));
+    assert_eq!(node.len(), 1, "{node:?}");
+    assert!(
+        node.iter()
+            .all(|s| s.ends_with("was created by eksctl for cluster staging-eks, node group ng-1"))
+    );
+    assert!(owners(&role("prod-eks-node")).is_empty());
+}
