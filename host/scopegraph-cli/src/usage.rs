@@ -3,6 +3,7 @@
 
 use scopegraph_core::graph::{IdentityGraph, attribute};
 use scopegraph_core::scope::Agent;
+use scopegraph_core::spelling::{kube_allows, kube_nonresource};
 use scopegraph_core::whocan::{Query, rule_allows};
 use scopegraph_core::{Candidate, Cloud, Diagnostic};
 use scopegraph_observe::{
@@ -178,20 +179,12 @@ fn credit_kubernetes(candidate: &mut Candidate, observed: &ObservedUsage) {
     let mut used = BTreeSet::new();
     let mut resources = BTreeSet::new();
     for (permission, usage) in &observed.permissions {
-        if let Some((url, verb)) = permission
-            .strip_prefix("nonresource:")
-            .and_then(|rest| rest.rsplit_once(':'))
-        {
-            let allowed = candidate.permissions.iter().any(|p| {
-                p.strip_prefix("nonresource:")
-                    .and_then(|rest| rest.rsplit_once(':'))
-                    .is_some_and(|(u, v)| {
-                        (v == "*" || v == verb)
-                            && (u == url
-                                || u.strip_suffix('*').is_some_and(|pre| url.starts_with(pre)))
-                    })
-            });
-            if allowed {
+        if kube_nonresource(permission).is_some() {
+            if candidate
+                .permissions
+                .iter()
+                .any(|granted| kube_allows(granted, permission))
+            {
                 used.insert(permission.clone());
             }
             continue;

@@ -13,6 +13,9 @@ pub mod ids;
 pub mod scope;
 pub mod whocan;
 
+/// The permission spellings the plugins read and write, and their RBAC
+/// wildcard matching: one definition for host and plugins.
+pub use scopegraph_sdk::spelling;
 pub use scopegraph_sdk::{
     Candidate, Category, Cloud, Diagnostic as PluginDiagnostic, Document, Edge, EvidenceRef, Grant,
     GrantContext, Hop, Level, Node, ProviderOutput, Reduction, Status, Usage, Verdict,

@@ -10,11 +10,9 @@
 //! resource and subresource otherwise.
 
 use crate::graph::IdentityGraph;
+use crate::spelling::DOTLESS_GROUPS;
 use crate::{Cloud, Grant};
 use std::collections::BTreeMap;
-
-/// The built-in API groups whose names have no dot.
-const DOTLESS_GROUPS: &[&str] = &["apps", "batch", "policy", "autoscaling", "extensions", "*"];
 
 /// Built-in resource types: plural, singular, short names, API group.
 const BUILTIN_TYPES: &[(&str, &str, &[&str], &str)] = &[

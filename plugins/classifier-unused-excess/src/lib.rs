@@ -368,6 +368,8 @@ fn split_unobservable(candidate: &Candidate, unused: Vec<String>) -> (Vec<String
                     (unused, Vec::new())
                 };
             }
+            // The Activity Log is one log for every resource provider: one
+            // read seen means reads are recorded (not per service).
             let is_read = |p: &str| p.to_ascii_lowercase().ends_with("/read");
             if used.iter().any(|p| is_read(p)) {
                 return (unused, Vec::new());

@@ -5,7 +5,7 @@
 use scopegraph_runtime::Limits;
 use scopegraph_tests::*;
 
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo-org");
+use super::support::{DEMO, audit_dir, copy_tree};
 
 fn audit(cache: &std::path::Path, extra: &[&str]) -> (u8, serde_json::Value, String) {
     let cache = cache.to_str().unwrap();
@@ -252,40 +252,6 @@ fn irsa_trail(days: std::ops::RangeInclusive<u32>) -> String {
         }
     }
     lines.iter().map(|l| l.to_string() + "\n").collect()
-}
-
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn audit_dir(dir: &std::path::Path, cache: &std::path::Path) -> serde_json::Value {
-    let artifacts = dir.join("artifacts-out");
-    let args = [
-        "scopegraph",
-        "--cache-dir",
-        cache.to_str().unwrap(),
-        "audit",
-        dir.to_str().unwrap(),
-        "--format",
-        "json",
-        "--now",
-        "2026-11-20T00:00:00Z",
-        "--artifacts",
-        artifacts.to_str().unwrap(),
-    ];
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = scopegraph_cli::run(args, &mut out, &mut err);
-    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
-    serde_json::from_slice(&out).unwrap()
 }
 
 #[test]

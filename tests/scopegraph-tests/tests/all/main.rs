@@ -12,4 +12,5 @@ mod cache;
 mod observed;
 mod sandbox;
 mod sdk;
+mod support;
 mod validate;

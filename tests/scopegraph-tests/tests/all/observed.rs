@@ -2,6 +2,7 @@
 //! events through `audit`, to the findings and the artifacts a user
 //! applies, each artifact checked by the tools that would apply it.
 
+use super::support::{DEMO, audit_dir as audit, copy_tree};
 use super::validate;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -10,29 +11,6 @@ const KUBESCAPE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../plugins/provider-kubernetes/tests/fixtures/kubescape"
 );
-
-/// `scopegraph audit DIR --format json --artifacts DIR/artifacts-out`; the
-/// exit code must be 0 (complete, nothing at `--fail-on`).
-fn audit(dir: &Path, cache: &Path) -> Value {
-    let artifacts = dir.join("artifacts-out");
-    let args = [
-        "scopegraph",
-        "--cache-dir",
-        cache.to_str().unwrap(),
-        "audit",
-        dir.to_str().unwrap(),
-        "--format",
-        "json",
-        "--now",
-        "2026-11-20T00:00:00Z",
-        "--artifacts",
-        artifacts.to_str().unwrap(),
-    ];
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = scopegraph_cli::run(args, &mut out, &mut err);
-    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
-    serde_json::from_slice(&out).unwrap()
-}
 
 fn findings<'a>(report: &'a Value, category: &str) -> Vec<&'a Value> {
     report["findings"]
@@ -459,21 +437,6 @@ fn an_event_no_workload_can_be_tied_to_is_reported_with_its_line_not_guessed() {
         summary.contains("57 record(s): 56 credited as use"),
         "{summary}"
     );
-}
-
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo-org");
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// BigQuery data-access audit entries of the demo's `bq-agent` GSA, as

@@ -1,0 +1,44 @@
+//! What the end-to-end tests share: the demo organisation and a whole
+//! `audit` with artifacts.
+
+use std::path::Path;
+
+/// The snapshot `scopegraph demo` audits.
+pub const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo-org");
+
+/// Copy a snapshot into a scratch directory the test can add logs to.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// `scopegraph audit DIR --format json --artifacts DIR/artifacts-out` at a
+/// fixed `--now`; the exit code must be 0 (complete, nothing at `--fail-on`).
+pub fn audit_dir(dir: &Path, cache: &Path) -> serde_json::Value {
+    let artifacts = dir.join("artifacts-out");
+    let args = [
+        "scopegraph",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "audit",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+        "--now",
+        "2026-11-20T00:00:00Z",
+        "--artifacts",
+        artifacts.to_str().unwrap(),
+    ];
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = scopegraph_cli::run(args, &mut out, &mut err);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    serde_json::from_slice(&out).unwrap()
+}
