@@ -128,7 +128,7 @@ pub(crate) fn activity(v: &Value) -> Outcome {
         day,
         subject: Subject::Identity(IdentityKey::new(Principal::Azure { kind, id })),
         uses: vec![Use {
-            permission: action.to_ascii_lowercase(),
+            permission: action.to_ascii_lowercase().into(),
             resources: resource.map(str::to_ascii_lowercase).into_iter().collect(),
         }],
         aliases,

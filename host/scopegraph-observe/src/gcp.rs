@@ -2,8 +2,11 @@
 
 use crate::identity::{IdentityKey, Principal, ServiceAccount};
 use crate::model::Source;
-use crate::record::{Outcome, Subject, Use, day_of, path, reason, text};
+use crate::record::{Outcome, Subject, Use, reason};
+use crate::typed::{Record, day_of, text};
 use serde_json::Value;
+use std::borrow::Cow;
+use typed::{Check, Payload};
 
 pub(crate) mod typed;
 
@@ -14,18 +17,24 @@ const UNAUTHENTICATED: u64 = 16;
 /// Why a payload is not a use, if it says it failed authorisation:
 /// `status.code` 7 or 16, or authorization checks none of which was
 /// granted (proto3 JSON omits `granted: false`, so absent means denied).
-pub(crate) fn failed(payload: &Value) -> Option<&'static str> {
-    match path(payload, &["status", "code"]).and_then(Value::as_u64) {
+fn failed(payload: &Payload<'_>) -> Option<&'static str> {
+    match payload.status.as_ref().and_then(|s| s.code) {
         Some(PERMISSION_DENIED) => return Some(reason::DENIED),
         Some(UNAUTHENTICATED) => return Some(reason::UNAUTHENTICATED),
         _ => {}
     }
-    let checks = payload.get("authorizationInfo").and_then(Value::as_array)?;
+    let checks = payload.authorization_info.as_ref()?;
     (!checks.is_empty() && !checks.iter().any(granted)).then_some(reason::DENIED)
 }
 
-fn granted(check: &Value) -> bool {
-    check.get("granted").and_then(Value::as_bool) == Some(true)
+/// `failed`, for a GKE Kubernetes entry (which the Kubernetes reader
+/// holds as a `Value`).
+pub(crate) fn entry_failed(v: &Value) -> Option<&'static str> {
+    Record::of_value(v)?.proto_payload.as_ref().and_then(failed)
+}
+
+fn granted(check: &Check<'_>) -> bool {
+    check.granted == Some(true)
 }
 
 /// The Kubernetes service account a Workload Identity subject names:
@@ -47,20 +56,50 @@ pub(crate) fn workload_identity_subject(subject: &str) -> Option<ServiceAccount>
     ServiceAccount::from_username(rest)
 }
 
+/// Whether an entry is GKE's record of a Kubernetes API call, which the
+/// Kubernetes reader reads.
+fn is_kubernetes(service_name: Option<&str>, method_name: Option<&str>) -> bool {
+    service_name == Some("k8s.io") || method_name.is_some_and(|m| m.starts_with("io.k8s."))
+}
+
+/// An entry GKE's Kubernetes audit reader must read (on `Value`).
+pub(crate) fn is_kubernetes_entry(r: &Record<'_>) -> bool {
+    r.proto_payload
+        .as_ref()
+        .is_some_and(|p| is_kubernetes(text(&p.service_name), text(&p.method_name)))
+}
+
+/// A record classified as a Cloud Audit Log entry, as the streaming
+/// reader's `Value`.
 pub(crate) fn audit_log(v: &Value, cluster: Option<&str>) -> Outcome {
-    let Some(payload) = v.get("protoPayload").filter(|p| p.is_object()) else {
-        return Outcome::Malformed {
+    if let Some(payload) = v.get("protoPayload").filter(|p| p.is_object()) {
+        let field = |key| payload.get(key).and_then(Value::as_str);
+        if is_kubernetes(field("serviceName"), field("methodName")) {
+            return crate::k8s::gke_event(v, payload, cluster);
+        }
+    }
+    match Record::of_value(v) {
+        Some(record) => entry(&record),
+        None => Outcome::Malformed {
             source: Source::GcpAudit,
+            message: "not a JSON object".into(),
+        },
+    }
+}
+
+/// What one Cloud Audit Log entry (not GKE's Kubernetes entries) amounts to.
+pub(crate) fn entry(r: &Record<'_>) -> Outcome {
+    let source = Source::GcpAudit;
+    let Some(payload) = r.proto_payload.as_ref() else {
+        return Outcome::Malformed {
+            source,
             message: "`protoPayload` is not an object".into(),
         };
     };
-    let kubernetes = text(payload, &["serviceName"]) == Some("k8s.io")
-        || text(payload, &["methodName"]).is_some_and(|m| m.starts_with("io.k8s."));
-    if kubernetes {
-        return crate::k8s::gke_event(v, payload, cluster);
-    }
-    let source = Source::GcpAudit;
-    let day = match day_of(v, &[&["timestamp"], &["receiveTimestamp"]]) {
+    let day = match day_of(&[
+        ("timestamp", &r.timestamp),
+        ("receiveTimestamp", &r.receive_timestamp),
+    ]) {
         Ok(day) => day,
         Err(message) => return Outcome::Malformed { source, message },
     };
@@ -71,9 +110,9 @@ pub(crate) fn audit_log(v: &Value, cluster: Option<&str>) -> Outcome {
             reason,
         };
     }
-    let auth = payload.get("authenticationInfo").unwrap_or(&Value::Null);
-    let email = text(auth, &["principalEmail"]);
-    let subject = text(auth, &["principalSubject"]);
+    let auth = payload.authentication_info.as_ref();
+    let email = auth.and_then(|a| text(&a.principal_email));
+    let subject = auth.and_then(|a| text(&a.principal_subject));
     let Some(principal) = email.or(subject) else {
         return Outcome::Unattributable {
             source,
@@ -83,38 +122,41 @@ pub(crate) fn audit_log(v: &Value, cluster: Option<&str>) -> Outcome {
     };
     let mut identity = IdentityKey::new(Principal::Gcp(principal.to_string()));
     let delegated = auth
-        .get("serviceAccountDelegationInfo")
-        .and_then(Value::as_array)
+        .and_then(|a| a.service_account_delegation_info.as_ref())
         .into_iter()
         .flatten()
-        .filter_map(|d| text(d, &["principalSubject"]))
+        .filter_map(|d| text(&d.principal_subject))
         .chain(subject);
     identity.service_account = delegated.into_iter().find_map(workload_identity_subject);
-    let default_resource = text(payload, &["resourceName"]);
+    let default_resource = text(&payload.resource_name);
     let mut uses: Vec<Use> = Vec::new();
     for check in payload
-        .get("authorizationInfo")
-        .and_then(Value::as_array)
-        .into_iter()
+        .authorization_info
+        .iter()
         .flatten()
         .filter(|c| granted(c))
     {
-        let Some(permission) = text(check, &["permission"]) else {
+        let Some(permission) = text(&check.permission) else {
             continue;
         };
-        let resource = text(check, &["resource"])
-            .or_else(|| text(check, &["resourceAttributes", "name"]))
+        let resource = text(&check.resource)
+            .or_else(|| {
+                check
+                    .resource_attributes
+                    .as_ref()
+                    .and_then(|a| text(&a.name))
+            })
             .or(default_resource);
         match uses.iter_mut().find(|u| u.permission == permission) {
             Some(existing) => existing.resources.extend(resource.map(String::from)),
             None => uses.push(Use {
-                permission: permission.to_string(),
+                permission: Cow::Owned(permission.to_string()),
                 resources: resource.map(String::from).into_iter().collect(),
             }),
         }
     }
     if uses.is_empty() {
-        let method = text(payload, &["methodName"]).unwrap_or("(no methodName)");
+        let method = text(&payload.method_name).unwrap_or("(no methodName)");
         return Outcome::UnknownAction {
             source,
             day,

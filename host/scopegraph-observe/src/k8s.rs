@@ -168,7 +168,7 @@ pub(crate) fn audit_event(v: &Value, cluster: Option<&str>, fallback_day: Option
             let group = text(object, &["apiGroup"]).unwrap_or("");
             let sub = text(object, &["subresource"]);
             Use {
-                permission: permission(group, res, sub, verb),
+                permission: permission(group, res, sub, verb).into(),
                 resources: vec![resource(
                     text(object, &["namespace"]),
                     group,
@@ -182,7 +182,7 @@ pub(crate) fn audit_event(v: &Value, cluster: Option<&str>, fallback_day: Option
             Some(uri) => {
                 let path = uri.split('?').next().unwrap_or(uri);
                 Use {
-                    permission: format!("{path}:{verb}"),
+                    permission: format!("{path}:{verb}").into(),
                     resources: vec![path.to_string()],
                 }
             }
@@ -210,7 +210,7 @@ pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Ou
         Ok(day) => day,
         Err(message) => return Outcome::Malformed { source, message },
     };
-    if let Some(reason) = crate::gcp::failed(payload) {
+    if let Some(reason) = crate::gcp::entry_failed(v) {
         return Outcome::NotUse {
             source,
             day,
@@ -255,7 +255,7 @@ pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Ou
     };
     let used = if name.starts_with('/') {
         Use {
-            permission: format!("{name}:{verb}"),
+            permission: format!("{name}:{verb}").into(),
             resources: vec![name.to_string()],
         }
     } else {
@@ -273,7 +273,7 @@ pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Ou
         };
         let (object, sub) = (tail.first().copied(), tail.get(1).copied());
         Use {
-            permission: permission(group, res, sub, verb),
+            permission: permission(group, res, sub, verb).into(),
             resources: vec![resource(namespace, group, res, sub, object)],
         }
     };

@@ -405,7 +405,7 @@ impl FileSink<'_> {
         let cluster = cluster.as_deref();
         let outcome = match classify(&value, container) {
             Format::Kubernetes => k8s::audit_event(&value, cluster, None),
-            Format::CloudTrail => self.ingest.cloudtrail.event(&value),
+            Format::CloudTrail => self.ingest.cloudtrail.event_value(&value),
             Format::Gcp => gcp::audit_log(&value, cluster),
             Format::AksKubeAudit => azure::kube_audit(&value, cluster),
             Format::Azure => azure::activity(&value),
@@ -445,10 +445,12 @@ impl FileSink<'_> {
                     }
                 };
                 for used in uses {
-                    permissions
-                        .entry(used.permission)
-                        .or_default()
-                        .add(day, 1, used.resources);
+                    // Looked up before it is owned: most uses repeat one.
+                    let record = match permissions.get_mut(used.permission.as_ref()) {
+                        Some(record) => record,
+                        None => permissions.entry(used.permission.into_owned()).or_default(),
+                    };
+                    record.add(day, 1, used.resources);
                 }
             }
             Outcome::NotUse {
@@ -529,11 +531,10 @@ impl stream::Sink for FileSink<'_> {
 
     fn typed(&mut self, json: &str, at: Position, container: Container) -> bool {
         let outcome = match typed::Record::read(json, container) {
-            typed::Typed::CloudTrail(record) => self.ingest.cloudtrail.typed_event(&record),
-            typed::Typed::Gcp(record) => match gcp::typed::audit_log(&record) {
-                Some(outcome) => outcome,
-                None => return false,
-            },
+            typed::Typed::CloudTrail(record) => self.ingest.cloudtrail.event(&record),
+            // GKE's Kubernetes entries: the Kubernetes reader reads `Value`.
+            typed::Typed::Gcp(record) if gcp::is_kubernetes_entry(&record) => return false,
+            typed::Typed::Gcp(record) => gcp::entry(&record),
             typed::Typed::Declined => return false,
         };
         self.apply(outcome, at);

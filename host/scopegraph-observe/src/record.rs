@@ -4,6 +4,7 @@ use crate::day::Day;
 use crate::identity::IdentityKey;
 use crate::model::Source;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Who a use is charged to.
 #[derive(Debug, Clone)]
@@ -21,7 +22,8 @@ pub(crate) enum Subject {
 /// One permission exercised, on these resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Use {
-    pub permission: String,
+    /// Borrowed when it is a catalogue's spelling (AWS actions).
+    pub permission: Cow<'static, str>,
     pub resources: Vec<String>,
 }
 

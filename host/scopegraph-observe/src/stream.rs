@@ -109,7 +109,7 @@ impl<R: Read> Read for Tracked<R> {
             return Ok(0);
         };
         to.copy_from_slice(from);
-        let lines = from.iter().filter(|&&b| b == b'\n').count() as u64;
+        let lines = memchr::memchr_iter(b'\n', from).count() as u64;
         if lines > 0 {
             self.newlines.set(self.newlines.get() + lines);
         }
@@ -179,7 +179,7 @@ impl<R: Read> Tracked<R> {
             let pending = self.buf.get(self.pos..self.filled).unwrap_or_default();
             let newline = pending
                 .get(searched..)
-                .and_then(|p| find_either(p, b'\n', b'\n'));
+                .and_then(|p| memchr::memchr(b'\n', p));
             let len = match newline {
                 Some(i) => Some(searched + i),
                 None if self.eof => Some(pending.len()),
@@ -262,7 +262,7 @@ impl<R: Read> Tracked<R> {
             if buf.is_empty() {
                 return Ok(());
             }
-            match buf.iter().position(|&b| b == b'\n') {
+            match memchr::memchr(b'\n', buf) {
                 Some(i) => {
                     self.pos += i + 1;
                     self.newlines.set(self.newlines.get() + 1);
@@ -321,32 +321,7 @@ fn string_end(line: &[u8], mut from: usize) -> Option<usize> {
 
 /// The index of the first `"` or `\\` in `bytes`.
 fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
-    find_either(bytes, b'"', b'\\')
-}
-
-/// The index of the first byte of `bytes` that is `a` or `b`, looking at
-/// eight bytes at a time: a zero byte of `word ^ [a; 8]` marks a match, and
-/// the lowest marked byte is always a true one.
-fn find_either(bytes: &[u8], a: u8, b: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let (a_word, b_word) = (ONES * u64::from(a), ONES * u64::from(b));
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
-        let found = zero_byte(word ^ a_word) | zero_byte(word ^ b_word);
-        if found != 0 {
-            return Some(offset + (found.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| c == a || c == b)
-        .map(|i| offset + i)
+    memchr::memchr2(b'"', b'\\', bytes)
 }
 
 /// Read every record of `reader`, in order, into `sink`.
@@ -1014,32 +989,6 @@ mod tests {
             );
         }
         assert_eq!(bodies.len(), 66_430);
-    }
-
-    #[test]
-    fn finds_bytes_at_every_offset() {
-        for len in 0..40 {
-            for at in 0..=len {
-                let mut bytes = vec![b'x'; len];
-                // Bytes one off either pattern byte must not match.
-                for (i, byte) in bytes.iter_mut().enumerate() {
-                    *byte = [b'!', b'#', b'[', b']', b'x', 0x80 | b'"'][i % 6];
-                }
-                let expected = (at < len).then_some(at);
-                if let Some(slot) = bytes.get_mut(at) {
-                    *slot = b'"';
-                }
-                assert_eq!(quote_or_backslash(&bytes), expected, "{len} {at}");
-                if let Some(slot) = bytes.get_mut(at) {
-                    *slot = b'\\';
-                }
-                assert_eq!(quote_or_backslash(&bytes), expected, "{len} {at}");
-                if let Some(slot) = bytes.get_mut(at) {
-                    *slot = b'\n';
-                }
-                assert_eq!(find_either(&bytes, b'\n', b'\n'), expected, "{len} {at}");
-            }
-        }
     }
 
     #[test]

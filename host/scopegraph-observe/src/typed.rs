@@ -1,49 +1,33 @@
-//! The fast path: a CloudTrail or Cloud Audit Log record deserialised
-//! straight into borrowed structs of the fields this crate reads, instead
-//! of into a `serde_json::Value` tree that is then searched.
+//! CloudTrail events and Cloud Audit Log entries as typed records: the
+//! fields this crate reads, borrowed from the input, everything else
+//! skipped unparsed (as `serde::de::IgnoredAny` skips it).
 //!
-//! It is only ever a shortcut. The structs are strict: a field of another
-//! type than the one read, or a record of another format, fails (or is
-//! declined) and the record goes down the `Value` path as before, which
-//! decides how it lands or is reported. Where the typed path does decide,
-//! it decides as the `Value` path would: duplicate keys keep the last
-//! value, and skipped fields are parsed (not just scanned) so that what
-//! `Value` rejects (a lone surrogate escape, a number out of range) is
-//! rejected here too and falls back.
+//! One reading for every route a record takes: a line of text (the fast
+//! path, no `Value` tree is built), an element of a CloudTrail `Records`
+//! array, or a `serde_json::Value` that the streaming reader built (a
+//! pretty-printed file) is deserialised into the same [`Record`], and
+//! `aws`/`gcp` attribute only that.
+//!
+//! Fields are read leniently, as `Value::as_str` and friends read them: a
+//! field holding another type than the one expected reads as absent (a
+//! timestamp remembers that it was there), so a well-formed record never
+//! fails to read; only malformed JSON does.
 
 use crate::aws::typed::{Params, Resource, Response, UserIdentity};
 use crate::day::Day;
 use crate::gcp::typed::Payload;
 use crate::stream::Container;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
 /// A string, borrowed from the input unless it had escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Str<'a>(pub Cow<'a, str>);
+pub(crate) struct Str<'de>(pub Cow<'de, str>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StrVisitor<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for StrVisitor<'a> {
-            type Value = Str<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'a>, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'a>, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
-            }
-        }
-        deserializer.deserialize_str(StrVisitor(PhantomData))
-    }
-}
-
-/// The field as a string, whatever it holds (`Value::as_str`).
+/// The field as a string, if it holds one.
 pub(crate) fn as_str<'b>(field: &'b Option<Str<'_>>) -> Option<&'b str> {
     field.as_ref().map(|s| s.0.as_ref())
 }
@@ -53,110 +37,209 @@ pub(crate) fn text<'b>(field: &'b Option<Str<'_>>) -> Option<&'b str> {
     as_str(field).filter(|s| !s.trim().is_empty())
 }
 
+/// A timestamp field: its text, or the fact that it held something else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stamp<'de> {
+    Text(Cow<'de, str>),
+    NotText,
+}
+
 /// `record::day_of` on typed fields: the day of the first candidate that
 /// is present (and not null).
-pub(crate) fn day_of(candidates: &[(&str, &Option<Str<'_>>)]) -> Result<Day, String> {
-    if let Some((name, Some(Str(ts)))) = candidates.iter().find(|(_, field)| field.is_some()) {
-        return Day::of_timestamp(ts).ok_or_else(|| format!("`{name}` {ts:?} is not a timestamp"));
-    }
-    let names: Vec<String> = candidates
-        .iter()
-        .map(|(name, _)| format!("`{name}`"))
-        .collect();
-    Err(format!("no timestamp ({})", names.join(" or ")))
-}
-
-/// Any JSON value, parsed as `Value` would parse it and dropped.
-/// (`IgnoredAny` only scans, which lets through what `Value` rejects.)
-pub(crate) struct Skip;
-
-impl<'de> Deserialize<'de> for Skip {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(SkipVisitor)
+pub(crate) fn day_of(candidates: &[(&str, &Option<Stamp<'_>>)]) -> Result<Day, String> {
+    match candidates.iter().find(|(_, field)| field.is_some()) {
+        Some((name, Some(Stamp::Text(ts)))) => {
+            Day::of_timestamp(ts).ok_or_else(|| format!("`{name}` {ts:?} is not a timestamp"))
+        }
+        Some((name, _)) => Err(format!("`{name}` is not a string")),
+        None => {
+            let names: Vec<String> = candidates
+                .iter()
+                .map(|(name, _)| format!("`{name}`"))
+                .collect();
+            Err(format!("no timestamp ({})", names.join(" or ")))
+        }
     }
 }
 
-pub(crate) struct SkipVisitor;
+/// How a field's value is read, whatever JSON it holds: each method gives
+/// the field for one kind of JSON value, and `None` (the default) reads it
+/// as absent. Objects and arrays of another shape are skipped unparsed.
+pub(crate) trait Shape<'de>: Sized {
+    fn from_str(_: Cow<'de, str>) -> Option<Self> {
+        Self::other()
+    }
+    fn from_u64(_: u64) -> Option<Self> {
+        Self::other()
+    }
+    fn from_bool(_: bool) -> Option<Self> {
+        Self::other()
+    }
+    /// Any other non-null value (and the default of the others).
+    fn other() -> Option<Self> {
+        None
+    }
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Self::other())
+    }
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Self::other())
+    }
+}
 
-impl<'de> Visitor<'de> for SkipVisitor {
-    type Value = Skip;
+impl<'de> Shape<'de> for Str<'de> {
+    fn from_str(s: Cow<'de, str>) -> Option<Self> {
+        Some(Str(s))
+    }
+}
+
+impl<'de> Shape<'de> for Stamp<'de> {
+    fn from_str(s: Cow<'de, str>) -> Option<Self> {
+        Some(Stamp::Text(s))
+    }
+    fn other() -> Option<Self> {
+        Some(Stamp::NotText)
+    }
+}
+
+impl<'de> Shape<'de> for u64 {
+    fn from_u64(v: u64) -> Option<Self> {
+        Some(v)
+    }
+}
+
+impl<'de> Shape<'de> for bool {
+    fn from_bool(v: bool) -> Option<Self> {
+        Some(v)
+    }
+}
+
+/// An array of `T`: elements of another shape are left out.
+impl<'de, T: Shape<'de>> Shape<'de> for Vec<T> {
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element_seed(Field::<T>::new())? {
+            out.extend(item);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// The seed that reads one field as `T` (see [`Shape`]).
+pub(crate) struct Field<T>(PhantomData<T>);
+
+impl<T> Field<T> {
+    pub(crate) fn new() -> Self {
+        Field(PhantomData)
+    }
+}
+
+impl<'de, T: Shape<'de>> DeserializeSeed<'de> for Field<T> {
+    type Value = Option<T>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Shape<'de>> Visitor<'de> for Field<T> {
+    type Value = Option<T>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
-        Ok(Skip)
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Option<T>, E> {
+        Ok(T::from_str(Cow::Borrowed(v)))
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
-        Ok(Skip)
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<T>, E> {
+        Ok(T::from_str(Cow::Owned(v.to_string())))
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
-        Ok(Skip)
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<T>, E> {
+        Ok(T::from_u64(v))
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
-        Ok(Skip)
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<T>, E> {
+        Ok(T::other())
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
-        Ok(Skip)
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<T>, E> {
+        Ok(T::other())
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
-        Ok(Skip)
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Option<T>, E> {
+        Ok(T::from_bool(v))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
-        while seq.next_element::<Skip>()?.is_some() {}
-        Ok(Skip)
+    fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+        Ok(None)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
-        while map.next_key::<Skip>()?.is_some() {
-            map.next_value::<Skip>()?;
-        }
-        Ok(Skip)
+    fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
+        T::from_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<T>, A::Error> {
+        T::from_seq(seq)
     }
 }
 
-/// A struct of the named fields of a JSON object, each optional: others
-/// are skipped, a repeated key keeps its last value (as in `Value`), and
-/// anything but an object is an error.
+/// A struct of the named fields of a JSON object, each optional and read
+/// as a [`Field`]: other keys are skipped, a repeated key keeps its last
+/// value (as in `Value`), and anything but an object reads as absent.
 macro_rules! object {
     ($(#[$meta:meta])* $name:ident { $($field:ident: $ty:ty = $key:literal),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Default)]
-        pub(crate) struct $name<'a> {
+        pub(crate) struct $name<'de> {
             $(pub $field: Option<$ty>,)*
-            _borrows: std::marker::PhantomData<&'a ()>,
+            _borrows: std::marker::PhantomData<&'de ()>,
         }
 
-        impl<'de: 'a, 'a> serde::Deserialize<'de> for $name<'a> {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct Fields<'a>(std::marker::PhantomData<&'a ()>);
-                impl<'de: 'a, 'a> serde::de::Visitor<'de> for Fields<'a> {
-                    type Value = $name<'a>;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str(concat!("a ", stringify!($name), " object"))
-                    }
-                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name<'a>, A::Error> {
-                        let mut out = $name::default();
-                        while let Some(key) = map.next_key::<$crate::typed::Str<'de>>()? {
-                            match key.0.as_ref() {
-                                $($key => out.$field = map.next_value()?,)*
-                                _ => {
-                                    map.next_value::<$crate::typed::Skip>()?;
-                                }
-                            }
+        impl<'de> $crate::typed::Shape<'de> for $name<'de> {
+            fn from_map<A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+                let mut out = $name::default();
+                while let Some(key) = map.next_key::<$crate::typed::Key<'de>>()? {
+                    match key.0.as_ref() {
+                        $($key => out.$field = map.next_value_seed($crate::typed::Field::new())?,)*
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
                         }
-                        Ok(out)
                     }
                 }
-                deserializer.deserialize_map(Fields(std::marker::PhantomData))
+                Ok(Some(out))
             }
         }
     };
 }
 pub(crate) use object;
 
+/// An object key, borrowed from the input unless it had escapes.
+pub(crate) struct Key<'de>(pub Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
 /// Keys of the other formats (Kubernetes audit events and lists, Azure
-/// records, CloudTrail `Records` files): seeing one, the typed path gives
-/// up at once and the record takes the `Value` path, whose classification
-/// decides. Neither CloudTrail nor Cloud Audit Log records have them.
+/// records, CloudTrail `Records` files): seeing one in a record that is
+/// not already known to be CloudTrail, the text reader gives up at once
+/// and the record takes the `Value` path, whose classification decides.
+/// Neither CloudTrail nor Cloud Audit Log records have them.
 const FOREIGN: &[&str] = &[
     "apiVersion",
     "kind",
@@ -173,114 +256,143 @@ const FOREIGN: &[&str] = &[
 /// formats read (a CloudTrail event and a Cloud Audit `LogEntry` side by
 /// side: which it is is only known once every key has been seen).
 #[derive(Debug, Default)]
-pub(crate) struct Record<'a> {
-    pub event_time: Option<Str<'a>>,
-    pub event_source: Option<Str<'a>>,
-    pub event_name: Option<Str<'a>>,
-    pub event_type: Option<Str<'a>>,
-    pub event_category: Option<Str<'a>>,
-    pub error_code: Option<Str<'a>>,
-    pub aws_region: Option<Str<'a>>,
-    pub user_identity: Option<UserIdentity<'a>>,
-    pub request_parameters: Option<Params<'a>>,
-    pub response_elements: Option<Response<'a>>,
-    pub resources: Option<Vec<Resource<'a>>>,
-    pub proto_payload: Option<Payload<'a>>,
-    pub timestamp: Option<Str<'a>>,
-    pub receive_timestamp: Option<Str<'a>>,
+pub(crate) struct Record<'de> {
+    pub event_time: Option<Stamp<'de>>,
+    pub event_source: Option<Str<'de>>,
+    pub event_name: Option<Str<'de>>,
+    pub event_type: Option<Str<'de>>,
+    pub event_category: Option<Str<'de>>,
+    pub error_code: Option<Str<'de>>,
+    pub aws_region: Option<Str<'de>>,
+    pub user_identity: Option<UserIdentity<'de>>,
+    pub request_parameters: Option<Params<'de>>,
+    pub response_elements: Option<Response<'de>>,
+    pub resources: Option<Vec<Resource<'de>>>,
+    pub proto_payload: Option<Payload<'de>>,
+    pub timestamp: Option<Stamp<'de>>,
+    pub receive_timestamp: Option<Stamp<'de>>,
     /// Keys present, null or not (classification asks `contains_key`).
     pub has_event_source: bool,
     pub has_cloudtrail_key: bool,
     pub has_proto_payload: bool,
 }
 
-/// What the typed path makes of a record.
-pub(crate) enum Typed<'a> {
-    CloudTrail(Record<'a>),
-    Gcp(Record<'a>),
-    /// Another format, or a shape only the `Value` path reads.
+/// What the text reader makes of a record.
+pub(crate) enum Typed<'de> {
+    CloudTrail(Record<'de>),
+    Gcp(Record<'de>),
+    /// Another format (or not JSON): read as a `Value` and classified.
     Declined,
 }
 
-impl<'a> Record<'a> {
+impl<'de> Record<'de> {
     /// Parse `json` (one record, nothing else) and tell its format the way
     /// `classify` would, or decline.
     /// (From `str`: its UTF-8 is checked once, not string by string.)
-    pub(crate) fn read(json: &'a str, container: Container) -> Typed<'a> {
+    pub(crate) fn read(json: &'de str, container: Container) -> Typed<'de> {
         if container == Container::AuditEventList {
             return Typed::Declined;
         }
-        let Ok(record) = serde_json::from_str::<Record<'a>>(json) else {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        // Even in a `Records` array: classification reads a Kubernetes
+        // audit event as one wherever it is.
+        let seed = RecordSeed {
+            foreign_declines: true,
+        };
+        let Ok(record) = seed
+            .deserialize(&mut deserializer)
+            .and_then(|r| deserializer.end().map(|()| r))
+        else {
             return Typed::Declined;
         };
-        let event_name_is_string = record.event_name.is_some();
-        if container == Container::CloudTrailRecords
-            || record.has_event_source
-            || (event_name_is_string && record.has_cloudtrail_key)
+        record.classify(container == Container::CloudTrailRecords)
+    }
+
+    /// Tell the format as `classify` does.
+    pub(crate) fn classify(self, in_records: bool) -> Typed<'de> {
+        let event_name_is_string = self.event_name.is_some();
+        if in_records || self.has_event_source || (event_name_is_string && self.has_cloudtrail_key)
         {
-            Typed::CloudTrail(record)
-        } else if record.has_proto_payload {
-            Typed::Gcp(record)
+            Typed::CloudTrail(self)
+        } else if self.has_proto_payload {
+            Typed::Gcp(self)
         } else {
             Typed::Declined
         }
     }
+
+    /// The record a `Value` holds, once classified as CloudTrail or GCP;
+    /// `None` when it is not an object.
+    pub(crate) fn of_value(value: &'de Value) -> Option<Record<'de>> {
+        RecordSeed {
+            foreign_declines: false,
+        }
+        .deserialize(value)
+        .ok()
+    }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Fields<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for Fields<'a> {
-            type Value = Record<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a log record")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record<'a>, A::Error> {
-                let mut r = Record::default();
-                while let Some(key) = map.next_key::<Str<'de>>()? {
-                    match key.0.as_ref() {
-                        "eventTime" => {
-                            r.has_cloudtrail_key = true;
-                            r.event_time = map.next_value()?;
-                        }
-                        "eventSource" => {
-                            r.has_event_source = true;
-                            r.event_source = map.next_value()?;
-                        }
-                        "eventName" => r.event_name = map.next_value()?,
-                        "eventType" => r.event_type = map.next_value()?,
-                        "eventCategory" => r.event_category = map.next_value()?,
-                        "errorCode" => r.error_code = map.next_value()?,
-                        "awsRegion" => r.aws_region = map.next_value()?,
-                        "eventVersion" => {
-                            r.has_cloudtrail_key = true;
-                            map.next_value::<Skip>()?;
-                        }
-                        "userIdentity" => {
-                            r.has_cloudtrail_key = true;
-                            r.user_identity = map.next_value()?;
-                        }
-                        "requestParameters" => r.request_parameters = map.next_value()?,
-                        "responseElements" => r.response_elements = map.next_value()?,
-                        "resources" => r.resources = map.next_value()?,
-                        "protoPayload" => {
-                            r.has_proto_payload = true;
-                            r.proto_payload = map.next_value()?;
-                        }
-                        "timestamp" => r.timestamp = map.next_value()?,
-                        "receiveTimestamp" => r.receive_timestamp = map.next_value()?,
-                        foreign if FOREIGN.contains(&foreign) => {
-                            return Err(de::Error::custom("not a typed format"));
-                        }
-                        _ => {
-                            map.next_value::<Skip>()?;
-                        }
-                    }
+/// Reads a [`Record`]; with `foreign_declines`, a key of another format
+/// stops the reading with an error.
+pub(crate) struct RecordSeed {
+    pub foreign_declines: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed {
+    type Value = Record<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Record<'de>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed {
+    type Value = Record<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a log record")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record<'de>, A::Error> {
+        let mut r = Record::default();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match key.as_ref() {
+                "eventTime" => {
+                    r.has_cloudtrail_key = true;
+                    r.event_time = map.next_value_seed(Field::new())?;
                 }
-                Ok(r)
+                "eventSource" => {
+                    r.has_event_source = true;
+                    r.event_source = map.next_value_seed(Field::new())?;
+                }
+                "eventName" => r.event_name = map.next_value_seed(Field::new())?,
+                "eventType" => r.event_type = map.next_value_seed(Field::new())?,
+                "eventCategory" => r.event_category = map.next_value_seed(Field::new())?,
+                "errorCode" => r.error_code = map.next_value_seed(Field::new())?,
+                "awsRegion" => r.aws_region = map.next_value_seed(Field::new())?,
+                "eventVersion" => {
+                    r.has_cloudtrail_key = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                "userIdentity" => {
+                    r.has_cloudtrail_key = true;
+                    r.user_identity = map.next_value_seed(Field::new())?;
+                }
+                "requestParameters" => r.request_parameters = map.next_value_seed(Field::new())?,
+                "responseElements" => r.response_elements = map.next_value_seed(Field::new())?,
+                "resources" => r.resources = map.next_value_seed(Field::new())?,
+                "protoPayload" => {
+                    r.has_proto_payload = true;
+                    r.proto_payload = map.next_value_seed(Field::new())?;
+                }
+                "timestamp" => r.timestamp = map.next_value_seed(Field::new())?,
+                "receiveTimestamp" => r.receive_timestamp = map.next_value_seed(Field::new())?,
+                foreign if self.foreign_declines && FOREIGN.contains(&foreign) => {
+                    return Err(de::Error::custom("not a typed format"));
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        deserializer.deserialize_map(Fields(PhantomData))
+        Ok(r)
     }
 }
 
@@ -317,10 +429,8 @@ mod tests {
     fn kind(json: &str) -> &'static str {
         match Record::read(json, Container::None) {
             Typed::CloudTrail(_) => "cloudtrail",
-            Typed::Gcp(record) => match crate::gcp::typed::audit_log(&record) {
-                Some(_) => "gcp",
-                None => "declined",
-            },
+            Typed::Gcp(record) if crate::gcp::is_kubernetes_entry(&record) => "declined",
+            Typed::Gcp(_) => "gcp",
             Typed::Declined => "declined",
         }
     }
@@ -403,44 +513,90 @@ mod tests {
     }
 
     #[test]
-    fn wrong_types_and_what_value_rejects_fall_back() {
-        for (name, record) in [
-            ("time a number", CALL.replace(r#""2025-03-02T10:00:00Z""#, "20250302")),
-            ("identity a string", CALL.replace(r#""type":"AssumedRole""#, r#""type":7"#)),
-            ("parameters an array", CALL.replace(r#"{"bucketName":"b","key":"k","versionId":"3"}"#, "[1]")),
-            ("tags not objects", CALL.replace(r#""versionId":"3""#, r#""tags":["x"]"#)),
-            ("code a string", ENTRY.replace(r#""resourceName""#, r#""status":{"code":"7"},"resourceName""#)),
-            ("code a float", ENTRY.replace(r#""resourceName""#, r#""status":{"code":7.0},"resourceName""#)),
-            ("granted a string", ENTRY.replace("true", r#""true""#)),
-            ("checks an object", ENTRY.replace(r#"[{"permission""#, r#"{"x":[{"permission""#).replace("o\"}]", "o\"}]}")),
-            ("payload null", ENTRY.replace(r#"{"serviceName":"storage.googleapis.com","methodName":"storage.objects.get","resourceName":"projects/_/buckets/b","authenticationInfo":{"principalEmail":"ci@p.iam.gserviceaccount.com"},"authorizationInfo":[{"permission":"storage.objects.get","granted":true,"resource":"projects/_/buckets/b/objects/o"}]}"#, "null")),
-            ("GKE", ENTRY.replace("storage.googleapis.com", "k8s.io")),
-            ("number out of range", CALL.replace(r#""awsRegion""#, r#""x":1e400,"awsRegion""#)),
-            ("lone surrogate", CALL.replace(r#""awsRegion""#, r#""x":"\ud800","awsRegion""#)),
-            ("Azure", r#"{"operationName":"Microsoft.Storage/x/read","resourceId":"/s","time":"2025-03-02T10:00:00Z","eventSource":"x"}"#.to_string()),
+    fn fields_of_another_type_read_as_absent_the_same_either_way() {
+        for (name, record, expected) in [
+            ("time a number", CALL.replace(r#""2025-03-02T10:00:00Z""#, "20250302"), "cloudtrail"),
+            ("identity a string", CALL.replace(r#""type":"AssumedRole""#, r#""type":7"#), "cloudtrail"),
+            ("parameters an array", CALL.replace(r#"{"bucketName":"b","key":"k","versionId":"3"}"#, "[1]"), "cloudtrail"),
+            ("tags not objects", CALL.replace(r#""versionId":"3""#, r#""tags":["x"]"#), "cloudtrail"),
+            ("code a string", ENTRY.replace(r#""resourceName""#, r#""status":{"code":"7"},"resourceName""#), "gcp"),
+            ("code a float", ENTRY.replace(r#""resourceName""#, r#""status":{"code":7.0},"resourceName""#), "gcp"),
+            ("granted a string", ENTRY.replace("true", r#""true""#), "gcp"),
+            ("checks an object", ENTRY.replace(r#"[{"permission""#, r#"{"x":[{"permission""#).replace("o\"}]", "o\"}]}"), "gcp"),
+            ("checks not objects", ENTRY.replace(r#"[{"permission""#, r#"[1,{"permission""#), "gcp"),
+            ("payload null", ENTRY.replace(r#"{"serviceName":"storage.googleapis.com","methodName":"storage.objects.get","resourceName":"projects/_/buckets/b","authenticationInfo":{"principalEmail":"ci@p.iam.gserviceaccount.com"},"authorizationInfo":[{"permission":"storage.objects.get","granted":true,"resource":"projects/_/buckets/b/objects/o"}]}"#, "null"), "gcp"),
+            ("GKE", ENTRY.replace("storage.googleapis.com", "k8s.io"), "declined"),
+            ("Azure", r#"{"operationName":"Microsoft.Storage/x/read","resourceId":"/s","time":"2025-03-02T10:00:00Z","eventSource":"x"}"#.to_string(), "declined"),
         ] {
-            assert_eq!(kind(&record), "declined", "{name}");
+            assert_eq!(kind(&record), expected, "{name}");
             assert_same(name, &record);
         }
-        // A repeated key keeps its last value, typed or not (each value
-        // still of the type read).
-        let twice = CALL.replace(
-            r#""eventName":"GetObject""#,
-            r#""eventName":"ListBuckets","eventName":"PutObject""#,
+        // Each reads as the reader expects it to.
+        let (_, diagnostics) = ingest(true, |i| {
+            let time = CALL.replace(r#""2025-03-02T10:00:00Z""#, "20250302");
+            i.read_reader("t.jsonl", time.as_bytes());
+        });
+        assert!(
+            diagnostics
+                .iter()
+                .any(|d| d.message.contains("`eventTime` is not a string")),
+            "{diagnostics:?}"
         );
-        assert_eq!(kind(&twice), "cloudtrail");
-        assert_same("twice", &twice);
-        let retyped = CALL.replace(
-            r#""eventName":"GetObject""#,
-            r#""eventName":7,"eventName":"PutObject""#,
-        );
-        assert_eq!(kind(&retyped), "declined");
-        assert_same("retyped", &retyped);
+        let (model, _) = ingest(true, |i| {
+            let checks = ENTRY.replace(r#"[{"permission""#, r#"[1,{"permission""#);
+            i.read_reader("c.jsonl", checks.as_bytes());
+        });
+        assert_eq!(model.stats(crate::Source::GcpAudit).used, 1);
+        // A repeated key keeps its last value, typed or not, whatever the
+        // type of the ones before.
+        for first in [r#""ListBuckets""#, "7"] {
+            let twice = CALL.replace(
+                r#""eventName":"GetObject""#,
+                &format!(r#""eventName":{first},"eventName":"PutObject""#),
+            );
+            assert_eq!(kind(&twice), "cloudtrail");
+            assert_same("twice", &twice);
+            let (model, _) = ingest(true, |i| i.read_reader("t", twice.as_bytes()));
+            assert!(format!("{model:?}").contains("s3:PutObject"), "{first}");
+        }
+    }
+
+    /// A value the reader does not read is skipped, not parsed (as
+    /// `IgnoredAny` skips it): what `Value` cannot hold there (a lone
+    /// surrogate escape, a number out of range) does not cost the record
+    /// on the line path. The streaming reader builds a `Value`, so a
+    /// pretty-printed file holding one is reported as invalid JSON.
+    #[test]
+    fn values_not_read_are_skipped_unparsed() {
+        for (name, record) in [
+            (
+                "number out of range",
+                CALL.replace(r#""awsRegion""#, r#""x":1e400,"awsRegion""#),
+            ),
+            (
+                "lone surrogate",
+                CALL.replace(r#""awsRegion""#, r#""x":"\ud800","awsRegion""#),
+            ),
+        ] {
+            assert_eq!(kind(&record), "cloudtrail", "{name}");
+            let (model, diagnostics) = ingest(true, |i| i.read_reader("r", record.as_bytes()));
+            assert_eq!(model.stats(crate::Source::CloudTrail).used, 1, "{name}");
+            assert!(
+                !diagnostics.iter().any(|d| d.message.contains("JSON")),
+                "{name}: {diagnostics:?}"
+            );
+            let (model, _) = ingest(false, |i| i.read_reader("r", record.as_bytes()));
+            assert_eq!(model.invalid_json(), 1, "{name}");
+        }
+        // In a field that is read, they are invalid JSON either way.
+        let lone = CALL.replace("us-west-2", r"us-west-\ud800");
+        assert_eq!(kind(&lone), "declined");
+        assert_same("lone", &lone);
     }
 
     #[test]
     fn a_bad_record_in_a_records_line_is_reported_as_before() {
-        let bad = CALL.replace(r#""awsRegion""#, r#""x":1e400,"awsRegion""#);
+        let bad = CALL.replace(r#""awsRegion""#, r#""x":tru,"awsRegion""#);
         for line in [
             format!("{{\"Records\":[{CALL},{bad},{CALL}]}}"),
             format!("{{\"Records\":[{CALL},{{\"eventTime\":tru}},{CALL}]}}"),
