@@ -269,6 +269,10 @@ fn classify(value: &Value, container: Container) -> Format {
         };
         return Format::Unknown(format!("a JSON {kind}, not a log record"));
     };
+    // A `Records` array holds CloudTrail events, whatever they look like.
+    if container == Container::CloudTrailRecords {
+        return Format::CloudTrail;
+    }
     if container == Container::AuditEventList || k8s::is_audit_event(value) {
         return Format::Kubernetes;
     }
@@ -277,7 +281,7 @@ fn classify(value: &Value, container: Container) -> Format {
             && ["eventTime", "userIdentity", "eventVersion"]
                 .iter()
                 .any(|k| object.contains_key(*k)));
-    if container == Container::CloudTrailRecords || cloudtrail {
+    if cloudtrail {
         return Format::CloudTrail;
     }
     if object.contains_key("protoPayload") {
@@ -529,12 +533,22 @@ impl stream::Sink for FileSink<'_> {
         self.ingest.fast_path
     }
 
+    fn takes_cloudtrail_records(&self) -> bool {
+        self.ingest.fast_path
+    }
+
+    fn cloudtrail_record(&mut self, record: &typed::Record<'_>, at: Position) {
+        let outcome = self.ingest.cloudtrail.event(record);
+        self.apply(outcome, at);
+    }
+
     fn typed(&mut self, json: &str, at: Position, container: Container) -> bool {
-        let outcome = match typed::Record::read(json, container) {
-            typed::Typed::CloudTrail(record) => self.ingest.cloudtrail.event(&record),
+        let mut record = typed::Record::default();
+        let outcome = match typed::Record::read(json, container, &mut record) {
+            typed::Typed::CloudTrail => self.ingest.cloudtrail.event(&record),
             // GKE's Kubernetes entries: the Kubernetes reader reads `Value`.
-            typed::Typed::Gcp(record) if gcp::is_kubernetes_entry(&record) => return false,
-            typed::Typed::Gcp(record) => gcp::entry(&record),
+            typed::Typed::Gcp if gcp::is_kubernetes_entry(&record) => return false,
+            typed::Typed::Gcp => gcp::entry(&record),
             typed::Typed::Declined => return false,
         };
         self.apply(outcome, at);

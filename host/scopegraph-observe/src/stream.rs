@@ -13,6 +13,7 @@
 //! record's deserialisation starts its first byte (`{`) has just been read
 //! and every newline before it counted.
 
+use crate::typed::{Record, RecordSeed};
 use serde::Deserialize as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -62,6 +63,14 @@ pub(crate) trait Sink {
     fn fast_path(&self) -> bool {
         true
     }
+    /// Whether the objects of a CloudTrail `Records` array are delivered
+    /// to [`cloudtrail_record`](Sink::cloudtrail_record) as typed records
+    /// (read where they stand, never built into a `Value`).
+    fn takes_cloudtrail_records(&self) -> bool {
+        false
+    }
+    /// An object of a CloudTrail `Records` array, as a typed record.
+    fn cloudtrail_record(&mut self, _record: &Record<'_>, _at: Position) {}
     /// A syntax error: the value starting at `start` was abandoned at `line`.
     fn invalid(&mut self, start: u64, line: u64, message: String);
     fn io_error(&mut self, line: u64, error: &io::Error);
@@ -344,6 +353,9 @@ fn read_records_with<R: Read>(reader: R, sink: &mut dyn Sink, max_line: usize) {
             Err(error) => return sink.io_error(newlines.get() + 1, &error),
         }
         let start = newlines.get() + 1;
+        // Records of this value already delivered by an attempt that did
+        // not read it whole.
+        let mut delivered = 0;
         if matches!(input.buf.get(input.pos), Some(b'{' | b'[')) {
             let len = match input.whole_line() {
                 Ok(len) => len,
@@ -359,16 +371,38 @@ fn read_records_with<R: Read>(reader: R, sink: &mut dyn Sink, max_line: usize) {
                     line: start,
                     element: None,
                 };
-                if sink.typed(text, at, Container::None)
-                    || read_split(text, &mut *sink, &newlines, start)
-                {
+                if sink.typed(text, at, Container::None) {
+                    input.consume_line(text.len());
+                    continue;
+                }
+                // A CloudTrail file's one line: parsed where it stands, its
+                // records delivered as they come. Should it turn out not to
+                // be one whole value, it is read again below, the records
+                // already delivered skipped.
+                if is_records_line(text) && sink.takes_cloudtrail_records() {
+                    let mut counted = Replay {
+                        sink: &mut *sink,
+                        skip: 0,
+                        delivered: 0,
+                    };
+                    if read_whole(text, &mut counted, &newlines, start) {
+                        input.consume_line(text.len());
+                        continue;
+                    }
+                    delivered = counted.delivered;
+                } else if read_split(text, &mut *sink, &newlines, start) {
                     input.consume_line(text.len());
                     continue;
                 }
             }
+            let mut replay = Replay {
+                sink: &mut *sink,
+                skip: delivered,
+                delivered: 0,
+            };
             if let Some(line) = line.filter(|l| one_value(l)) {
                 let len = line.len();
-                read_in_place(line, sink, &newlines, start);
+                read_in_place(line, &mut replay, &newlines, start);
                 input.consume_line(len);
                 continue;
             }
@@ -376,7 +410,11 @@ fn read_records_with<R: Read>(reader: R, sink: &mut dyn Sink, max_line: usize) {
         let result = {
             let mut deserializer = serde_json::Deserializer::from_reader(&mut input);
             TopLevel {
-                sink: &mut *sink,
+                sink: &mut Replay {
+                    sink: &mut *sink,
+                    skip: delivered,
+                    delivered: 0,
+                },
                 newlines: &newlines,
                 start,
             }
@@ -396,6 +434,34 @@ fn read_records_with<R: Read>(reader: R, sink: &mut dyn Sink, max_line: usize) {
             return sink.io_error(newlines.get() + 1, &error);
         }
     }
+}
+
+/// Whether `line` starts as a CloudTrail file does, `{"Records":[`.
+fn is_records_line(line: &str) -> bool {
+    let mut rest = line.trim_start();
+    for token in ["{", "\"Records\"", ":", "["] {
+        match rest.strip_prefix(token) {
+            Some(after) => rest = after.trim_start(),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Parse `line` in place, records delivered as they come: `true` when it
+/// was one whole value. Nothing is reported: on `false` the caller reads
+/// the line again.
+/// (From `str`: its UTF-8 was checked once, not string by string.)
+fn read_whole(line: &str, sink: &mut dyn Sink, newlines: &Rc<Cell<u64>>, start: u64) -> bool {
+    let mut deserializer = serde_json::Deserializer::from_str(line);
+    TopLevel {
+        sink,
+        newlines,
+        start,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|()| deserializer.end())
+    .is_ok()
 }
 
 /// Parse a line holding one value from the buffer, records delivered as
@@ -550,7 +616,11 @@ fn read_split(line: &str, sink: &mut dyn Sink, newlines: &Rc<Cell<u64>>, start: 
         match serde_json::from_str::<Value>(json) {
             Ok(value) => sink.record(value, at, container),
             Err(_) => {
-                let mut replay = Replay { sink, skip: index };
+                let mut replay = Replay {
+                    sink,
+                    skip: index,
+                    delivered: 0,
+                };
                 read_in_place(line.as_bytes(), &mut replay, newlines, start);
                 return true;
             }
@@ -559,17 +629,48 @@ fn read_split(line: &str, sink: &mut dyn Sink, newlines: &Rc<Cell<u64>>, start: 
     true
 }
 
-/// A sink that drops the first `skip` records: a line read again.
+/// A sink that drops the first `skip` records (a line read again) and
+/// counts the records it passes on.
 struct Replay<'a> {
     sink: &'a mut dyn Sink,
     skip: usize,
+    delivered: usize,
+}
+
+impl Replay<'_> {
+    /// Whether the next record is passed on.
+    fn pass(&mut self) -> bool {
+        match self.skip.checked_sub(1) {
+            Some(left) => {
+                self.skip = left;
+                false
+            }
+            None => {
+                self.delivered += 1;
+                true
+            }
+        }
+    }
 }
 
 impl Sink for Replay<'_> {
     fn record(&mut self, value: Value, at: Position, container: Container) {
-        match self.skip.checked_sub(1) {
-            Some(left) => self.skip = left,
-            None => self.sink.record(value, at, container),
+        if self.pass() {
+            self.sink.record(value, at, container);
+        }
+    }
+
+    fn fast_path(&self) -> bool {
+        self.sink.fast_path()
+    }
+
+    fn takes_cloudtrail_records(&self) -> bool {
+        self.sink.takes_cloudtrail_records()
+    }
+
+    fn cloudtrail_record(&mut self, record: &Record<'_>, at: Position) {
+        if self.pass() {
+            self.sink.cloudtrail_record(record, at);
         }
     }
 
@@ -733,13 +834,77 @@ impl<'de> DeserializeSeed<'de> for Element<'_> {
         // The element's first byte has been read (serde peeked it to find
         // the element), so the newlines counted so far all precede it.
         let line = self.newlines.get() + 1;
-        let value = Value::deserialize(deserializer)?;
         let at = Position {
             line,
             element: Some((self.label, self.index)),
         };
+        if self.container == Container::CloudTrailRecords && self.sink.takes_cloudtrail_records() {
+            return deserializer.deserialize_any(RecordsElement {
+                sink: self.sink,
+                at,
+            });
+        }
+        let value = Value::deserialize(deserializer)?;
         self.sink.record(value, at, self.container);
         Ok(())
+    }
+}
+
+/// An element of a CloudTrail `Records` array, for a sink that takes
+/// typed records: an object is read as one, anything else as a `Value`
+/// (to be reported as what it is).
+struct RecordsElement<'a> {
+    sink: &'a mut dyn Sink,
+    at: Position,
+}
+
+impl RecordsElement<'_> {
+    fn value<E>(self, value: Value) -> Result<(), E> {
+        self.sink
+            .record(value, self.at, Container::CloudTrailRecords);
+        Ok(())
+    }
+}
+
+impl<'de> Visitor<'de> for RecordsElement<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let mut record = Record::default();
+        RecordSeed {
+            foreign_declines: false,
+            out: &mut record,
+        }
+        .visit_map(map)?;
+        self.sink.cloudtrail_record(&record, self.at);
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        self.value(value)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.value(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.value(Value::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.value(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.value(Value::from(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.value(Value::from(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.value(Value::Null)
     }
 }
 

@@ -278,44 +278,47 @@ pub(crate) struct Record<'de> {
 }
 
 /// What the text reader makes of a record.
-pub(crate) enum Typed<'de> {
-    CloudTrail(Record<'de>),
-    Gcp(Record<'de>),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Typed {
+    CloudTrail,
+    Gcp,
     /// Another format (or not JSON): read as a `Value` and classified.
     Declined,
 }
 
 impl<'de> Record<'de> {
-    /// Parse `json` (one record, nothing else) and tell its format the way
-    /// `classify` would, or decline.
-    /// (From `str`: its UTF-8 is checked once, not string by string.)
-    pub(crate) fn read(json: &'de str, container: Container) -> Typed<'de> {
+    /// Parse `json` (one record, nothing else) into `out` and tell its
+    /// format the way `classify` would, or decline. (Into `out`: the
+    /// record is large, and moving it costs more than filling it where it
+    /// stays. From `str`: its UTF-8 is checked once, not string by string.)
+    pub(crate) fn read(json: &'de str, container: Container, out: &mut Record<'de>) -> Typed {
         if container == Container::AuditEventList {
             return Typed::Declined;
         }
+        let in_records = container == Container::CloudTrailRecords;
         let mut deserializer = serde_json::Deserializer::from_str(json);
-        // Even in a `Records` array: classification reads a Kubernetes
-        // audit event as one wherever it is.
         let seed = RecordSeed {
-            foreign_declines: true,
+            foreign_declines: !in_records,
+            out: &mut *out,
         };
-        let Ok(record) = seed
+        if seed
             .deserialize(&mut deserializer)
-            .and_then(|r| deserializer.end().map(|()| r))
-        else {
+            .and_then(|()| deserializer.end())
+            .is_err()
+        {
             return Typed::Declined;
-        };
-        record.classify(container == Container::CloudTrailRecords)
+        }
+        out.classify(in_records)
     }
 
     /// Tell the format as `classify` does.
-    pub(crate) fn classify(self, in_records: bool) -> Typed<'de> {
+    pub(crate) fn classify(&self, in_records: bool) -> Typed {
         let event_name_is_string = self.event_name.is_some();
         if in_records || self.has_event_source || (event_name_is_string && self.has_cloudtrail_key)
         {
-            Typed::CloudTrail(self)
+            Typed::CloudTrail
         } else if self.has_proto_payload {
-            Typed::Gcp(self)
+            Typed::Gcp
         } else {
             Typed::Declined
         }
@@ -324,34 +327,38 @@ impl<'de> Record<'de> {
     /// The record a `Value` holds, once classified as CloudTrail or GCP;
     /// `None` when it is not an object.
     pub(crate) fn of_value(value: &'de Value) -> Option<Record<'de>> {
+        let mut record = Record::default();
         RecordSeed {
             foreign_declines: false,
+            out: &mut record,
         }
         .deserialize(value)
-        .ok()
+        .ok()?;
+        Some(record)
     }
 }
 
-/// Reads a [`Record`]; with `foreign_declines`, a key of another format
-/// stops the reading with an error.
-pub(crate) struct RecordSeed {
+/// Reads a [`Record`] into `out`; with `foreign_declines`, a key of
+/// another format stops the reading with an error.
+pub(crate) struct RecordSeed<'r, 'de> {
     pub foreign_declines: bool,
+    pub out: &'r mut Record<'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for RecordSeed {
-    type Value = Record<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Record<'de>, D::Error> {
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for RecordSeed {
-    type Value = Record<'de>;
+impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a log record")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record<'de>, A::Error> {
-        let mut r = Record::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let r = self.out;
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             match key.as_ref() {
                 "eventTime" => {
@@ -392,7 +399,7 @@ impl<'de> Visitor<'de> for RecordSeed {
                 }
             }
         }
-        Ok(r)
+        Ok(())
     }
 }
 
@@ -427,10 +434,11 @@ mod tests {
     }
 
     fn kind(json: &str) -> &'static str {
-        match Record::read(json, Container::None) {
-            Typed::CloudTrail(_) => "cloudtrail",
-            Typed::Gcp(record) if crate::gcp::is_kubernetes_entry(&record) => "declined",
-            Typed::Gcp(_) => "gcp",
+        let mut record = Record::default();
+        match Record::read(json, Container::None, &mut record) {
+            Typed::CloudTrail => "cloudtrail",
+            Typed::Gcp if crate::gcp::is_kubernetes_entry(&record) => "declined",
+            Typed::Gcp => "gcp",
             Typed::Declined => "declined",
         }
     }
@@ -478,9 +486,11 @@ mod tests {
         let escaped = CALL
             .replace("GetObject", r"Get\u004fbject")
             .replace(r#""key":"k""#, r#""key":"a\/b \"c\"""#);
-        let Typed::CloudTrail(record) = Record::read(&escaped, Container::None) else {
-            panic!("not typed");
-        };
+        let mut record = Record::default();
+        assert_eq!(
+            Record::read(&escaped, Container::None, &mut record),
+            Typed::CloudTrail
+        );
         assert_eq!(text(&record.event_name), Some("GetObject"));
         assert!(matches!(record.event_name, Some(Str(Cow::Owned(_)))));
         assert!(matches!(record.event_source, Some(Str(Cow::Borrowed(_)))));
@@ -592,6 +602,32 @@ mod tests {
         let lone = CALL.replace("us-west-2", r"us-west-\ud800");
         assert_eq!(kind(&lone), "declined");
         assert_same("lone", &lone);
+    }
+
+    /// A line that starts as a CloudTrail file is parsed where it stands;
+    /// when it is not one whole value after all, it is read again and no
+    /// record is delivered twice.
+    #[test]
+    fn a_records_line_that_is_not_one_whole_value_is_read_once() {
+        for (text, records) in [
+            (format!("{{\"Records\":[{CALL},\n{CALL}]}}"), 2),
+            (format!("{{\"Records\":[{CALL}\n,{CALL},{CALL}]}}"), 3),
+            (
+                format!("{{\"Records\":[{CALL}]}} {{\"Records\":[{CALL},{CALL}]}}"),
+                3,
+            ),
+            (format!("{{\"Records\":[{CALL},{CALL}]}}{CALL}\n{CALL}"), 4),
+            (format!("{{\"Records\":[{CALL},{ENTRY},[1],7]}}"), 2),
+        ] {
+            assert_same("split.json", &text);
+            let (model, diagnostics) = ingest(true, |i| i.read_reader("s", text.as_bytes()));
+            assert_eq!(
+                model.stats(crate::Source::CloudTrail).records,
+                records,
+                "{text}\n{diagnostics:?}"
+            );
+            assert_eq!(model.invalid_json(), 0, "{text}");
+        }
     }
 
     #[test]
