@@ -67,7 +67,7 @@ pub use scopegraph_core::{Diagnostic, Level};
 use model::{Permissions, merge_permissions};
 use record::{Outcome, Subject};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -83,8 +83,10 @@ pub const DEFAULT_DIAGNOSTIC_LIMIT: usize = 20;
 #[derive(Debug)]
 pub struct Ingest {
     model: UsageModel,
-    /// (role alone, access key) -> uses, until the key is resolved.
-    sessions: BTreeMap<(IdentityKey, String), Permissions>,
+    /// Access key -> (role alone, uses), until the key is resolved. By
+    /// key, hashed: a month of hourly sessions is thousands of keys, and
+    /// every CloudTrail call looks its own up.
+    sessions: HashMap<String, Vec<(IdentityKey, Permissions)>>,
     cloudtrail: aws::CloudTrail,
     diagnostics: Vec<Diagnostic>,
     limit: usize,
@@ -105,7 +107,7 @@ impl Ingest {
         let (catalogue, problems) = aws::Catalogue::load();
         Ingest {
             model: UsageModel::default(),
-            sessions: BTreeMap::new(),
+            sessions: HashMap::new(),
             cloudtrail: aws::CloudTrail::new(catalogue),
             diagnostics: problems
                 .into_iter()
@@ -162,7 +164,18 @@ impl Ingest {
     /// Resolve role sessions to workloads and hand over the model.
     pub fn finish(mut self) -> (UsageModel, Vec<Diagnostic>) {
         let mut untied = 0u64;
-        for ((role, access_key), permissions) in std::mem::take(&mut self.sessions) {
+        // In (role, key) order, so that merging is the same every run.
+        let mut sessions: Vec<(IdentityKey, String, Permissions)> =
+            std::mem::take(&mut self.sessions)
+                .into_iter()
+                .flat_map(|(key, roles)| {
+                    roles
+                        .into_iter()
+                        .map(move |(role, permissions)| (role, key.clone(), permissions))
+                })
+                .collect();
+        sessions.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        for (role, access_key, permissions) in sessions {
             let identity = self.cloudtrail.resolve(&role, &access_key);
             if identity == role {
                 untied += 1;
@@ -445,7 +458,18 @@ impl FileSink<'_> {
                         model.usage.entry(identity).or_default()
                     }
                     Subject::AwsSession { role, access_key } => {
-                        self.ingest.sessions.entry((role, access_key)).or_default()
+                        let roles = self.ingest.sessions.entry(access_key).or_default();
+                        let found = match roles.iter().position(|(r, _)| *r == role) {
+                            Some(at) => roles.get_mut(at),
+                            None => {
+                                roles.push((role, Permissions::default()));
+                                roles.last_mut()
+                            }
+                        };
+                        let Some((_, permissions)) = found else {
+                            return;
+                        };
+                        permissions
                     }
                 };
                 for used in uses {
