@@ -5,9 +5,9 @@ use crate::identity::{IdentityKey, Pod, Principal, ServiceAccount, role_key};
 use crate::model::Source;
 use crate::record::{Outcome, Subject, Use, reason};
 use crate::typed::{Record, day_of, text};
+use foldhash::{HashMap, HashMapExt};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 use typed::{Param, Params, UserIdentity};
 
@@ -373,17 +373,25 @@ impl CloudTrail {
             }
         };
         let resources = resources(r);
+        // Each action on the resources; the last takes them.
+        let mut uses: Vec<Use> = actions
+            .iter()
+            .map(|&a| Use {
+                permission: Cow::Borrowed(a),
+                resources: Vec::new(),
+            })
+            .collect();
+        if let Some((last, others)) = uses.split_last_mut() {
+            for other in others {
+                other.resources.clone_from(&resources);
+            }
+            last.resources = resources;
+        }
         Outcome::Used {
             source,
             day,
             subject,
-            uses: actions
-                .iter()
-                .map(|&a| Use {
-                    permission: Cow::Borrowed(a),
-                    resources: resources.clone(),
-                })
-                .collect(),
+            uses,
             aliases: Vec::new(),
         }
     }

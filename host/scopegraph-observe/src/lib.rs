@@ -86,11 +86,13 @@ pub struct Ingest {
     /// Access key -> (role alone, uses), until the key is resolved. By
     /// key, hashed: a month of hourly sessions is thousands of keys, and
     /// every CloudTrail call looks its own up.
-    sessions: HashMap<String, Vec<(IdentityKey, Permissions)>>,
+    sessions: foldhash::HashMap<String, Vec<(IdentityKey, Permissions)>>,
     cloudtrail: aws::CloudTrail,
     diagnostics: Vec<Diagnostic>,
     limit: usize,
     cluster: Option<String>,
+    /// The line buffer, kept from file to file.
+    buffer: Vec<u8>,
     /// Read CloudTrail and Cloud Audit Log records typed (see `typed`);
     /// off only to check it against the `Value` path.
     fast_path: bool,
@@ -107,7 +109,8 @@ impl Ingest {
         let (catalogue, problems) = aws::Catalogue::load();
         Ingest {
             model: UsageModel::default(),
-            sessions: HashMap::new(),
+            sessions: foldhash::HashMap::default(),
+            buffer: Vec::new(),
             cloudtrail: aws::CloudTrail::new(catalogue),
             diagnostics: problems
                 .into_iter()
@@ -237,17 +240,20 @@ impl Ingest {
                 return;
             }
         };
+        let mut buffer = std::mem::take(&mut self.buffer);
         let mut sink = FileSink {
             ingest: self,
             file: name,
             listed: HashMap::new(),
         };
         if gzipped {
-            stream::read_records(flate2::read::MultiGzDecoder::new(reader), &mut sink);
+            let reader = flate2::read::MultiGzDecoder::new(reader);
+            stream::read_records(reader, &mut sink, &mut buffer);
         } else {
-            stream::read_records(reader, &mut sink);
+            stream::read_records(reader, &mut sink, &mut buffer);
         }
         sink.summarise();
+        self.buffer = buffer;
     }
 }
 

@@ -129,10 +129,13 @@ impl<R: Read> Read for Tracked<R> {
 }
 
 impl<R: Read> Tracked<R> {
-    fn new(inner: R, newlines: Rc<Cell<u64>>, max_line: usize) -> Self {
+    fn new(inner: R, newlines: Rc<Cell<u64>>, max_line: usize, mut buf: Vec<u8>) -> Self {
+        if buf.len() < BUFFER {
+            buf.resize(BUFFER, 0);
+        }
         Tracked {
             inner,
-            buf: vec![0; BUFFER],
+            buf,
             pos: 0,
             filled: 0,
             eof: false,
@@ -339,13 +342,32 @@ fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
 /// CloudTrail file up to [`MAX_LINE`]) is parsed from the buffer in one
 /// piece; anything else (pretty-printed or longer) is streamed through
 /// `serde_json`'s reader. Both deliver records one at a time.
-pub(crate) fn read_records<R: Read>(reader: R, sink: &mut dyn Sink) {
-    read_records_with(reader, sink, MAX_LINE);
+///
+/// `buffer` is the line buffer, kept between files so that a long line's
+/// growth is paid for once.
+pub(crate) fn read_records<R: Read>(reader: R, sink: &mut dyn Sink, buffer: &mut Vec<u8>) {
+    read_records_with(reader, sink, MAX_LINE, buffer);
 }
 
-fn read_records_with<R: Read>(reader: R, sink: &mut dyn Sink, max_line: usize) {
+fn read_records_with<R: Read>(
+    reader: R,
+    sink: &mut dyn Sink,
+    max_line: usize,
+    buffer: &mut Vec<u8>,
+) {
     let newlines = Rc::new(Cell::new(0));
-    let mut input = Tracked::new(reader, Rc::clone(&newlines), max_line);
+    let mut input = Tracked::new(
+        reader,
+        Rc::clone(&newlines),
+        max_line,
+        std::mem::take(buffer),
+    );
+    read_all(&mut input, sink, &newlines);
+    *buffer = std::mem::take(&mut input.buf);
+}
+
+fn read_all<R: Read>(input: &mut Tracked<R>, sink: &mut dyn Sink, newlines: &Rc<Cell<u64>>) {
+    let newlines = Rc::clone(newlines);
     loop {
         match input.skip_whitespace() {
             Ok(true) => {}
@@ -366,7 +388,8 @@ fn read_records_with<R: Read>(reader: R, sink: &mut dyn Sink, max_line: usize) {
             // it is one record, which is what `one_value` would establish),
             // then a one-line array split into its records.
             let fast = line.filter(|_| sink.fast_path());
-            if let Some(text) = fast.and_then(|l| std::str::from_utf8(l).ok()) {
+            // (simdutf8: the line is checked whole, with SIMD where the CPU has it.)
+            if let Some(text) = fast.and_then(|l| simdutf8::basic::from_utf8(l).ok()) {
                 let at = Position {
                     line: start,
                     element: None,
@@ -408,7 +431,7 @@ fn read_records_with<R: Read>(reader: R, sink: &mut dyn Sink, max_line: usize) {
             }
         }
         let result = {
-            let mut deserializer = serde_json::Deserializer::from_reader(&mut input);
+            let mut deserializer = serde_json::Deserializer::from_reader(&mut *input);
             TopLevel {
                 sink: &mut Replay {
                     sink: &mut *sink,
@@ -990,7 +1013,7 @@ mod tests {
 
     fn read(text: &str) -> Collect {
         let mut sink = Collect::default();
-        read_records(text.as_bytes(), &mut sink);
+        read_records(text.as_bytes(), &mut sink, &mut Vec::new());
         sink
     }
 
@@ -1055,10 +1078,10 @@ mod tests {
             records.join(",")
         );
         let mut whole = Collect::default();
-        read_records_with(text.as_bytes(), &mut whole, MAX_LINE);
+        read_records_with(text.as_bytes(), &mut whole, MAX_LINE, &mut Vec::new());
         for max_line in [0, 100, 5_000, 20_000] {
             let mut streamed = Collect::default();
-            read_records_with(text.as_bytes(), &mut streamed, max_line);
+            read_records_with(text.as_bytes(), &mut streamed, max_line, &mut Vec::new());
             assert_eq!(streamed.records, whole.records, "max_line {max_line}");
             assert!(streamed.invalid.is_empty());
         }
