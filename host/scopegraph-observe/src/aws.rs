@@ -214,7 +214,7 @@ pub(crate) struct CloudTrail {
     mapped: HashMap<String, HashMap<String, [Mapped; 2]>>,
     mapped_len: usize,
     /// `role_key` of the session issuers' ARNs.
-    roles: HashMap<String, Option<String>>,
+    roles: HashMap<String, Option<Arc<str>>>,
 }
 
 type Mapped = Result<Arc<[&'static str]>, Arc<str>>;
@@ -263,14 +263,14 @@ impl CloudTrail {
     }
 
     /// `role_key` of a session issuer's ARN, remembered.
-    fn issuer_role(&mut self, arn: &str) -> Option<String> {
+    fn issuer_role(&mut self, arn: &str) -> Option<Arc<str>> {
         if let Some(role) = self.roles.get(arn) {
             return role.clone();
         }
         if self.roles.len() >= MEMO {
             self.roles.clear();
         }
-        let role = role_key(arn);
+        let role: Option<Arc<str>> = role_key(arn).map(Arc::from);
         self.roles.insert(arn.to_string(), role.clone());
         role
     }
@@ -298,9 +298,9 @@ impl CloudTrail {
     }
 
     /// A record classified as CloudTrail, as the streaming reader's `Value`.
-    pub(crate) fn event_value(&mut self, v: &Value) -> Outcome {
+    pub(crate) fn event_value(&mut self, v: &Value) -> Outcome<'static> {
         match Record::of_value(v) {
-            Some(record) => self.event(&record),
+            Some(record) => self.event(&record).into_owned(),
             None => Outcome::Malformed {
                 source: Source::CloudTrail,
                 message: "not a JSON object".into(),
@@ -309,7 +309,7 @@ impl CloudTrail {
     }
 
     /// What one CloudTrail event amounts to.
-    pub(crate) fn event(&mut self, r: &Record<'_>) -> Outcome {
+    pub(crate) fn event<'r>(&mut self, r: &'r Record<'_>) -> Outcome<'r> {
         let source = Source::CloudTrail;
         let day = match day_of(&[("eventTime", &r.event_time)]) {
             Ok(day) => day,
@@ -461,7 +461,7 @@ impl CloudTrail {
     }
 
     /// Who made the call `userIdentity` describes.
-    fn subject(&mut self, user: Option<&UserIdentity<'_>>) -> Result<Subject, Rejected> {
+    fn subject<'r>(&mut self, user: Option<&'r UserIdentity<'_>>) -> Result<Subject<'r>, Rejected> {
         let Some(user) = user else {
             return Err(Rejected::Unattributable("no `userIdentity`".into()));
         };
@@ -474,17 +474,14 @@ impl CloudTrail {
         let mut role = || {
             issuer
                 .and_then(|issuer| self.issuer_role(issuer))
-                .or_else(|| arn.and_then(role_key))
+                .or_else(|| arn.and_then(role_key).map(Arc::from))
         };
-        let session = |role: String| {
-            let role = IdentityKey::new(Principal::AwsRole(role));
-            match text(&user.access_key_id) {
-                Some(key) => Subject::AwsSession {
-                    role,
-                    access_key: key.to_string(),
-                },
-                None => Subject::Identity(role),
-            }
+        let session = |role: Arc<str>| match text(&user.access_key_id) {
+            Some(key) => Subject::AwsSession {
+                role,
+                access_key: Cow::Borrowed(key),
+            },
+            None => Subject::Identity(IdentityKey::new(Principal::AwsRole(role.to_string()))),
         };
         match text(&user.kind) {
             Some("AssumedRole") => role().map(session).ok_or_else(|| {
@@ -570,18 +567,18 @@ enum Rejected {
 /// Resources from `resources[]` (ARN, or ARNPrefix + `*`), else from the
 /// common request parameters: S3 `bucketName` [+ `key`], and any top-level
 /// parameter that is an ARN.
-fn resources(r: &Record<'_>) -> Vec<String> {
-    fn push(out: &mut Vec<String>, r: String) {
+fn resources<'r>(r: &'r Record<'_>) -> Vec<Cow<'r, str>> {
+    fn push<'r>(out: &mut Vec<Cow<'r, str>>, r: Cow<'r, str>) {
         if !out.contains(&r) {
             out.push(r);
         }
     }
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Cow<'r, str>> = Vec::new();
     for resource in r.resources.iter().flatten() {
         if let Some(arn) = text(&resource.arn_upper).or_else(|| text(&resource.arn)) {
-            push(&mut out, arn.to_string());
+            push(&mut out, Cow::Borrowed(arn));
         } else if let Some(prefix) = text(&resource.arn_prefix) {
-            push(&mut out, format!("{prefix}*"));
+            push(&mut out, Cow::Owned(format!("{prefix}*")));
         }
     }
     if !out.is_empty() {
@@ -597,15 +594,21 @@ fn resources(r: &Record<'_>) -> Vec<String> {
             _ => "aws",
         };
         match params.str("key") {
-            Some(key) => push(&mut out, format!("arn:{partition}:s3:::{bucket}/{key}")),
-            None => push(&mut out, format!("arn:{partition}:s3:::{bucket}")),
+            Some(key) => push(
+                &mut out,
+                Cow::Owned(format!("arn:{partition}:s3:::{bucket}/{key}")),
+            ),
+            None => push(
+                &mut out,
+                Cow::Owned(format!("arn:{partition}:s3:::{bucket}")),
+            ),
         }
     }
     for value in params.entries.values() {
         if let Param::Text(arn) = value
             && arn.starts_with("arn:")
         {
-            push(&mut out, arn.to_string());
+            push(&mut out, Cow::Borrowed(arn.as_ref()));
         }
     }
     out

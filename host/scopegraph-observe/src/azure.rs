@@ -51,7 +51,7 @@ pub(crate) fn not_activity(v: &Value) -> Option<String> {
     })
 }
 
-pub(crate) fn activity(v: &Value) -> Outcome {
+pub(crate) fn activity(v: &Value) -> Outcome<'static> {
     let source = Source::AzureActivity;
     let day = match day_of(v, &[&["eventTimestamp"], &["time"]]) {
         Ok(day) => day,
@@ -129,7 +129,10 @@ pub(crate) fn activity(v: &Value) -> Outcome {
         subject: Subject::Identity(IdentityKey::new(Principal::Azure { kind, id })),
         uses: vec![Use {
             permission: action.to_ascii_lowercase().into(),
-            resources: resource.map(str::to_ascii_lowercase).into_iter().collect(),
+            resources: resource
+                .map(|r| r.to_ascii_lowercase().into())
+                .into_iter()
+                .collect(),
         }],
         aliases,
     }
@@ -158,7 +161,7 @@ fn failed(v: &Value) -> Option<&'static str> {
 
 /// An AKS `kube-audit` record: the audit event is the JSON string in
 /// `properties.log`; the cluster is the `managedClusters/NAME` of `resourceId`.
-pub(crate) fn kube_audit(v: &Value, cluster: Option<&str>) -> Outcome {
+pub(crate) fn kube_audit(v: &Value, cluster: Option<&str>) -> Outcome<'static> {
     let source = Source::KubernetesAudit;
     let Some(log) = v
         .get("properties")

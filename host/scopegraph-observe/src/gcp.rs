@@ -71,7 +71,7 @@ pub(crate) fn is_kubernetes_entry(r: &Record<'_>) -> bool {
 
 /// A record classified as a Cloud Audit Log entry, as the streaming
 /// reader's `Value`.
-pub(crate) fn audit_log(v: &Value, cluster: Option<&str>) -> Outcome {
+pub(crate) fn audit_log(v: &Value, cluster: Option<&str>) -> Outcome<'static> {
     if let Some(payload) = v.get("protoPayload").filter(|p| p.is_object()) {
         let field = |key| payload.get(key).and_then(Value::as_str);
         if is_kubernetes(field("serviceName"), field("methodName")) {
@@ -79,7 +79,7 @@ pub(crate) fn audit_log(v: &Value, cluster: Option<&str>) -> Outcome {
         }
     }
     match Record::of_value(v) {
-        Some(record) => entry(&record),
+        Some(record) => entry(&record).into_owned(),
         None => Outcome::Malformed {
             source: Source::GcpAudit,
             message: "not a JSON object".into(),
@@ -88,7 +88,7 @@ pub(crate) fn audit_log(v: &Value, cluster: Option<&str>) -> Outcome {
 }
 
 /// What one Cloud Audit Log entry (not GKE's Kubernetes entries) amounts to.
-pub(crate) fn entry(r: &Record<'_>) -> Outcome {
+pub(crate) fn entry<'r>(r: &'r Record<'_>) -> Outcome<'r> {
     let source = Source::GcpAudit;
     let Some(payload) = r.proto_payload.as_ref() else {
         return Outcome::Malformed {
@@ -148,10 +148,10 @@ pub(crate) fn entry(r: &Record<'_>) -> Outcome {
             })
             .or(default_resource);
         match uses.iter_mut().find(|u| u.permission == permission) {
-            Some(existing) => existing.resources.extend(resource.map(String::from)),
+            Some(existing) => existing.resources.extend(resource.map(Cow::Borrowed)),
             None => uses.push(Use {
-                permission: Cow::Owned(permission.to_string()),
-                resources: resource.map(String::from).into_iter().collect(),
+                permission: Cow::Borrowed(permission),
+                resources: resource.map(Cow::Borrowed).into_iter().collect(),
             }),
         }
     }

@@ -113,7 +113,11 @@ pub(crate) fn identity(
 
 /// One audit event. `fallback_day` is the day of a wrapper (AKS) when
 /// the event carries no timestamp of its own.
-pub(crate) fn audit_event(v: &Value, cluster: Option<&str>, fallback_day: Option<Day>) -> Outcome {
+pub(crate) fn audit_event(
+    v: &Value,
+    cluster: Option<&str>,
+    fallback_day: Option<Day>,
+) -> Outcome<'static> {
     let source = Source::KubernetesAudit;
     // The request was authorised when it was received; a long watch may
     // complete days later.
@@ -169,13 +173,16 @@ pub(crate) fn audit_event(v: &Value, cluster: Option<&str>, fallback_day: Option
             let sub = text(object, &["subresource"]);
             Use {
                 permission: permission(group, res, sub, verb).into(),
-                resources: vec![resource(
-                    text(object, &["namespace"]),
-                    group,
-                    res,
-                    sub,
-                    text(object, &["name"]),
-                )],
+                resources: vec![
+                    resource(
+                        text(object, &["namespace"]),
+                        group,
+                        res,
+                        sub,
+                        text(object, &["name"]),
+                    )
+                    .into(),
+                ],
             }
         }
         None => match text(v, &["requestURI"]) {
@@ -183,7 +190,7 @@ pub(crate) fn audit_event(v: &Value, cluster: Option<&str>, fallback_day: Option
                 let path = uri.split('?').next().unwrap_or(uri);
                 Use {
                     permission: format!("{path}:{verb}").into(),
-                    resources: vec![path.to_string()],
+                    resources: vec![path.to_string().into()],
                 }
             }
             None => {
@@ -204,7 +211,7 @@ pub(crate) fn audit_event(v: &Value, cluster: Option<&str>, fallback_day: Option
 }
 
 /// A GKE Kubernetes audit record (Cloud Audit Logs, `serviceName: k8s.io`).
-pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Outcome {
+pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Outcome<'static> {
     let source = Source::KubernetesAudit;
     let day = match day_of(v, &[&["timestamp"], &["receiveTimestamp"]]) {
         Ok(day) => day,
@@ -256,7 +263,7 @@ pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Ou
     let used = if name.starts_with('/') {
         Use {
             permission: format!("{name}:{verb}").into(),
-            resources: vec![name.to_string()],
+            resources: vec![name.to_string().into()],
         }
     } else {
         // GROUP/VERSION/[namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]]
@@ -274,7 +281,7 @@ pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Ou
         let (object, sub) = (tail.first().copied(), tail.get(1).copied());
         Use {
             permission: permission(group, res, sub, verb).into(),
-            resources: vec![resource(namespace, group, res, sub, object)],
+            resources: vec![resource(namespace, group, res, sub, object).into()],
         }
     };
     let cluster = text(v, &["resource", "labels", "cluster_name"]).or(cluster);

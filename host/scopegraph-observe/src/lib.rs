@@ -71,6 +71,7 @@ use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use stream::{Container, Position};
 
 const EXTENSIONS: &[&str] = &["json", "jsonl", "ndjson", "log"];
@@ -86,7 +87,7 @@ pub struct Ingest {
     /// Access key -> (role alone, uses), until the key is resolved. By
     /// key, hashed: a month of hourly sessions is thousands of keys, and
     /// every CloudTrail call looks its own up.
-    sessions: foldhash::HashMap<String, Vec<(IdentityKey, Permissions)>>,
+    sessions: foldhash::HashMap<String, Vec<(Arc<str>, Permissions)>>,
     cloudtrail: aws::CloudTrail,
     diagnostics: Vec<Diagnostic>,
     limit: usize,
@@ -172,9 +173,10 @@ impl Ingest {
             std::mem::take(&mut self.sessions)
                 .into_iter()
                 .flat_map(|(key, roles)| {
-                    roles
-                        .into_iter()
-                        .map(move |(role, permissions)| (role, key.clone(), permissions))
+                    roles.into_iter().map(move |(role, permissions)| {
+                        let role = IdentityKey::new(Principal::AwsRole(role.to_string()));
+                        (role, key.clone(), permissions)
+                    })
                 })
                 .collect();
         sessions.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
@@ -464,7 +466,11 @@ impl FileSink<'_> {
                         model.usage.entry(identity).or_default()
                     }
                     Subject::AwsSession { role, access_key } => {
-                        let roles = self.ingest.sessions.entry(access_key).or_default();
+                        let sessions = &mut self.ingest.sessions;
+                        let roles = match sessions.get_mut(access_key.as_ref()) {
+                            Some(roles) => roles,
+                            None => sessions.entry(access_key.into_owned()).or_default(),
+                        };
                         let found = match roles.iter().position(|(r, _)| *r == role) {
                             Some(at) => roles.get_mut(at),
                             None => {

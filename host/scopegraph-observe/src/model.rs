@@ -2,6 +2,7 @@
 
 use crate::day::Day;
 use crate::identity::{IdentityKey, Principal};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -138,11 +139,11 @@ pub(crate) struct PermissionRecord {
 }
 
 impl PermissionRecord {
-    pub(crate) fn add(
+    pub(crate) fn add<'r>(
         &mut self,
         day: Day,
         calls: u64,
-        resources: impl IntoIterator<Item = String>,
+        resources: impl IntoIterator<Item = Cow<'r, str>>,
     ) {
         *self.days.entry(day).or_default() += calls;
         for resource in resources {
@@ -150,11 +151,13 @@ impl PermissionRecord {
         }
     }
 
-    fn add_resource(&mut self, resource: String, days: impl IntoIterator<Item = Day>) {
-        if let Some(seen) = self.resources.get_mut(&resource) {
+    /// (Looked up borrowed, copied only when new.)
+    fn add_resource(&mut self, resource: Cow<'_, str>, days: impl IntoIterator<Item = Day>) {
+        if let Some(seen) = self.resources.get_mut(resource.as_ref()) {
             seen.extend(days);
         } else if self.resources.len() < MAX_RESOURCES_PER_PERMISSION {
-            self.resources.insert(resource, days.into_iter().collect());
+            self.resources
+                .insert(resource.into_owned(), days.into_iter().collect());
         } else {
             self.dropped.extend(days);
         }
@@ -165,7 +168,7 @@ impl PermissionRecord {
             *self.days.entry(day).or_default() += calls;
         }
         for (resource, days) in other.resources {
-            self.add_resource(resource, days);
+            self.add_resource(Cow::Owned(resource), days);
         }
         self.dropped.extend(other.dropped);
     }

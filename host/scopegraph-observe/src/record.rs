@@ -5,26 +5,29 @@ use crate::identity::IdentityKey;
 use crate::model::Source;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Who a use is charged to.
 #[derive(Debug, Clone)]
-pub(crate) enum Subject {
+pub(crate) enum Subject<'a> {
     Identity(IdentityKey),
     /// A call made with the temporary credentials `access_key` of `role`
-    /// (the role alone): tied to a workload, or not, when ingest finishes,
-    /// so that the credential-issuing event may come in any file, any order.
+    /// (the role alone, as `identity::role_key` spells it): tied to a
+    /// workload, or not, when ingest finishes, so that the
+    /// credential-issuing event may come in any file, any order.
     AwsSession {
-        role: IdentityKey,
-        access_key: String,
+        role: Arc<str>,
+        access_key: Cow<'a, str>,
     },
 }
 
-/// One permission exercised, on these resources.
+/// One permission exercised, on these resources. Borrowed from the record
+/// where it can be: most calls repeat what the model already holds, and
+/// then nothing is copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Use {
-    /// Borrowed when it is a catalogue's spelling (AWS actions).
-    pub permission: Cow<'static, str>,
-    pub resources: Vec<String>,
+pub(crate) struct Use<'a> {
+    pub permission: Cow<'a, str>,
+    pub resources: Vec<Cow<'a, str>>,
 }
 
 /// Why a recognised record is not a use.
@@ -60,12 +63,12 @@ pub(crate) mod reason {
 }
 
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub(crate) enum Outcome<'a> {
     Used {
         source: Source,
         day: Day,
-        subject: Subject,
-        uses: Vec<Use>,
+        subject: Subject<'a>,
+        uses: Vec<Use<'a>>,
         /// Other names of the principal (Azure app id, managed identity).
         aliases: Vec<String>,
     },
@@ -124,4 +127,73 @@ pub(crate) fn day_of(value: &Value, candidates: &[&[&str]]) -> Result<Day, Strin
         .map(|k| format!("`{}`", k.join(".")))
         .collect();
     Err(format!("no timestamp ({})", names.join(" or ")))
+}
+
+impl Outcome<'_> {
+    /// The outcome with nothing borrowed (for a record read from a `Value`
+    /// that does not outlive the reading).
+    pub(crate) fn into_owned(self) -> Outcome<'static> {
+        match self {
+            Outcome::Used {
+                source,
+                day,
+                subject,
+                uses,
+                aliases,
+            } => Outcome::Used {
+                source,
+                day,
+                subject: match subject {
+                    Subject::Identity(identity) => Subject::Identity(identity),
+                    Subject::AwsSession { role, access_key } => Subject::AwsSession {
+                        role,
+                        access_key: Cow::Owned(access_key.into_owned()),
+                    },
+                },
+                uses: uses
+                    .into_iter()
+                    .map(|u| Use {
+                        permission: Cow::Owned(u.permission.into_owned()),
+                        resources: u
+                            .resources
+                            .into_iter()
+                            .map(|r| Cow::Owned(r.into_owned()))
+                            .collect(),
+                    })
+                    .collect(),
+                aliases,
+            },
+            Outcome::NotUse {
+                source,
+                day,
+                reason,
+            } => Outcome::NotUse {
+                source,
+                day,
+                reason,
+            },
+            Outcome::Unattributable {
+                source,
+                day,
+                message,
+            } => Outcome::Unattributable {
+                source,
+                day,
+                message,
+            },
+            Outcome::UnknownAction {
+                source,
+                day,
+                action,
+                message,
+            } => Outcome::UnknownAction {
+                source,
+                day,
+                action,
+                message,
+            },
+            Outcome::Malformed { source, message } => Outcome::Malformed { source, message },
+            Outcome::Unrecognised { message } => Outcome::Unrecognised { message },
+        }
+    }
 }

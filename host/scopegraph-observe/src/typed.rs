@@ -34,7 +34,15 @@ pub(crate) fn as_str<'b>(field: &'b Option<Str<'_>>) -> Option<&'b str> {
 
 /// A non-empty string (`record::text`).
 pub(crate) fn text<'b>(field: &'b Option<Str<'_>>) -> Option<&'b str> {
-    as_str(field).filter(|s| !s.trim().is_empty())
+    as_str(field).filter(|s| !is_blank(s))
+}
+
+/// Empty or only whitespace; settled by the first byte for most values.
+fn is_blank(s: &str) -> bool {
+    match s.as_bytes().first() {
+        Some(b) if b.is_ascii() && !b.is_ascii_whitespace() => false,
+        _ => s.trim().is_empty(),
+    }
 }
 
 /// A timestamp field: its text, or the fact that it held something else.
@@ -235,23 +243,6 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
-/// Keys of the other formats (Kubernetes audit events and lists, Azure
-/// records, CloudTrail `Records` files): seeing one in a record that is
-/// not already known to be CloudTrail, the text reader gives up at once
-/// and the record takes the `Value` path, whose classification decides.
-/// Neither CloudTrail nor Cloud Audit Log records have them.
-const FOREIGN: &[&str] = &[
-    "apiVersion",
-    "kind",
-    "verb",
-    "items",
-    "Records",
-    "operationName",
-    "resourceId",
-    "category",
-    "properties",
-];
-
 /// The fields of a top-level record that classification and the two typed
 /// formats read (a CloudTrail event and a Cloud Audit `LogEntry` side by
 /// side: which it is is only known once every key has been seen).
@@ -391,7 +382,16 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
                 }
                 "timestamp" => r.timestamp = map.next_value_seed(Field::new())?,
                 "receiveTimestamp" => r.receive_timestamp = map.next_value_seed(Field::new())?,
-                foreign if self.foreign_declines && FOREIGN.contains(&foreign) => {
+                // Keys of the other formats (Kubernetes audit events and
+                // lists, Azure records, CloudTrail `Records` files): seeing
+                // one in a record not already known to be CloudTrail, the
+                // text reader gives up at once and the record takes the
+                // `Value` path, whose classification decides. Neither
+                // CloudTrail nor Cloud Audit Log records have them.
+                "apiVersion" | "kind" | "verb" | "items" | "Records" | "operationName"
+                | "resourceId" | "category" | "properties"
+                    if self.foreign_declines =>
+                {
                     return Err(de::Error::custom("not a typed format"));
                 }
                 _ => {
