@@ -60,12 +60,16 @@ object!(
 );
 
 /// `requestParameters`: its shape depends on the call, so it is kept as
-/// a map of the values that can matter, in key order as `Value` keeps them
+/// a map of the values that can matter (the [`NAMED`] parameters, any
+/// ARN-valued one, the session tags), in key order as `Value` keeps them
 /// (ARN-valued parameters are taken in that order).
 #[derive(Debug, Default)]
 pub(crate) struct Params<'de> {
     pub(crate) entries: BTreeMap<Cow<'de, str>, Param<'de>>,
 }
+
+/// The parameters read by name (`Params::str`).
+pub(crate) const NAMED: &[&str] = &["bucketName", "key", "versionId", "clusterName"];
 
 #[derive(Debug)]
 pub(crate) enum Param<'de> {
@@ -76,8 +80,10 @@ pub(crate) enum Param<'de> {
 }
 
 impl Params<'_> {
-    /// The parameter `key` when it is a string (`Value::as_str`).
+    /// The parameter `key` (one of [`NAMED`]) when it is a string
+    /// (`Value::as_str`).
     pub(crate) fn str(&self, key: &str) -> Option<&str> {
+        debug_assert!(NAMED.contains(&key), "{key} is not kept");
         match self.entries.get(key) {
             Some(Param::Text(s)) => Some(s),
             _ => None,
@@ -95,7 +101,16 @@ impl<'de> Shape<'de> for Params<'de> {
                 _borrows: PhantomData,
             })?;
             // A repeated key keeps its last value, as in `Value`.
-            params.entries.insert(key, value);
+            let matters = match &value {
+                Param::Text(text) => NAMED.contains(&key.as_ref()) || text.starts_with("arn:"),
+                Param::Tags(_) => true,
+                Param::Other => false,
+            };
+            if matters {
+                params.entries.insert(key, value);
+            } else if !params.entries.is_empty() {
+                params.entries.remove(key.as_ref());
+            }
         }
         Ok(Some(params))
     }
