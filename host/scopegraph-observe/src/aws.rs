@@ -211,13 +211,12 @@ pub(crate) struct CloudTrail {
     attributions: HashMap<String, Attribution>,
     /// `Catalogue::actions_for` by event source, event name and whether
     /// versioned: a log names few distinct calls, and most events repeat one.
-    mapped: HashMap<String, HashMap<String, [Mapped; 2]>>,
-    mapped_len: usize,
+    mapped: HashMap<String, HashMap<String, usize>>,
+    /// What `mapped` points at: unversioned, then versioned, for each call.
+    mappings: Vec<Result<Vec<&'static str>, String>>,
     /// `role_key` of the session issuers' ARNs.
     roles: HashMap<String, Option<Arc<str>>>,
 }
-
-type Mapped = Result<Arc<[&'static str]>, Arc<str>>;
 
 /// The most entries either memo keeps; past it, it starts again (a log of
 /// that many distinct calls or roles is not what they are for).
@@ -229,37 +228,33 @@ impl CloudTrail {
             catalogue,
             attributions: HashMap::new(),
             mapped: HashMap::new(),
-            mapped_len: 0,
+            mappings: Vec::new(),
             roles: HashMap::new(),
         }
     }
 
-    /// `Catalogue::actions_for`, remembered.
-    fn actions_for(&mut self, source: &str, name: &str, versioned: bool) -> Mapped {
-        let pick = |[plain, with_version]: &[Mapped; 2]| {
-            if versioned { with_version } else { plain }.clone()
+    /// `Catalogue::actions_for`, remembered: an index into `mappings`.
+    fn actions_for(&mut self, source: &str, name: &str, versioned: bool) -> usize {
+        let at = match self.mapped.get(source).and_then(|m| m.get(name)) {
+            Some(&at) => at,
+            None => {
+                if self.mappings.len() >= MEMO {
+                    self.mapped.clear();
+                    self.mappings.clear();
+                }
+                let at = self.mappings.len() / 2;
+                for versioned in [false, true] {
+                    let mapped = self.catalogue.actions_for(source, name, versioned);
+                    self.mappings.push(mapped);
+                }
+                self.mapped
+                    .entry(source.to_string())
+                    .or_default()
+                    .insert(name.to_string(), at);
+                at
+            }
         };
-        if let Some(both) = self.mapped.get(source).and_then(|m| m.get(name)) {
-            return pick(both);
-        }
-        if self.mapped_len >= MEMO {
-            self.mapped.clear();
-            self.mapped_len = 0;
-        }
-        let map = |versioned| {
-            self.catalogue
-                .actions_for(source, name, versioned)
-                .map(Arc::from)
-                .map_err(Arc::from)
-        };
-        let both = [map(false), map(true)];
-        let found = pick(&both);
-        self.mapped
-            .entry(source.to_string())
-            .or_default()
-            .insert(name.to_string(), both);
-        self.mapped_len += 1;
-        found
+        2 * at + usize::from(versioned)
     }
 
     /// `role_key` of a session issuer's ARN, remembered.
@@ -359,9 +354,17 @@ impl CloudTrail {
             .as_ref()
             .and_then(|p| p.str("versionId"))
             .is_some_and(|v| !v.is_empty() && v != "null");
-        let actions = match self.actions_for(event_source, event_name, versioned) {
-            Ok(actions) => actions,
-            Err(action) => {
+        let mapped = self.actions_for(event_source, event_name, versioned);
+        let actions = match self.mappings.get(mapped) {
+            Some(Ok(actions)) => actions,
+            // (Cannot happen: the index was just handed out.)
+            None => {
+                return Outcome::Malformed {
+                    source,
+                    message: "internal: the action mapping was not remembered".into(),
+                };
+            }
+            Some(Err(action)) => {
                 return Outcome::UnknownAction {
                     source,
                     day,

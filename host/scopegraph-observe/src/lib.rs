@@ -30,12 +30,16 @@
 //! CloudTrail file) is parsed from a line buffer of at most 8 MiB, its
 //! records streamed out of it; anything else (pretty-printed arrays as
 //! `gcloud` writes them, longer lines) goes through a `serde_json`
-//! deserializer over the reader, still one record at a time. CloudTrail and
-//! Cloud Audit Log records read from a line (JSON lines, one-line
-//! `Records` files and arrays) are deserialised straight into borrowed
-//! structs of the fields read, with no `serde_json::Value` built; a record
-//! of another format, or with a field of another type than the one read,
-//! is read through a `Value` as before. The model keeps only
+//! deserializer over the reader, still one record at a time.
+//!
+//! CloudTrail and Cloud Audit Log records are read one way (`typed`):
+//! deserialised into borrowed structs of the fields read, whatever route
+//! they came by. From a line (JSON lines, a `Records` file's objects,
+//! one-line arrays) no `serde_json::Value` is built; a record read through
+//! a `Value` (pretty-printed files) is deserialised from it into the same
+//! structs. Attribution (`aws`, `gcp`) exists once, on those structs, and
+//! what a record was used for borrows from it until the model needs a copy.
+//! The model keeps only
 //! (identity, permission, day) counts, at most
 //! [`MAX_RESOURCES_PER_PERMISSION`] resources per identity and permission,
 //! and the set of log days. What grows with the logs is bounded by

@@ -8,6 +8,10 @@
 //! a Kubernetes audit `EventList` (its `items` streamed), and a single
 //! pretty-printed record.
 //!
+//! Records go to the [`Sink`] as text (a whole line, for the sink's typed
+//! reader), as typed records (the objects of a `Records` array, when the
+//! sink takes them), or as `Value`s (everything else).
+//!
 //! Line numbers come from counting the newlines `serde_json` has consumed:
 //! it reads the input byte by byte with one byte of look-ahead, so when a
 //! record's deserialisation starts its first byte (`{`) has just been read
