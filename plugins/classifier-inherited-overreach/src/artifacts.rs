@@ -256,8 +256,17 @@ fn upstream_plan(
             agent.name, dedicated.how
         ));
     }
+    // Through the node's identity, the "group" hop is every pod's implicit
+    // `system:serviceaccounts` membership, not a binding anyone can narrow:
+    // the node-fallback step is the one to take.
+    let node_fallback = candidate
+        .grant
+        .mechanisms
+        .iter()
+        .any(|m| m == "node-fallback");
     for mechanism in &candidate.grant.mechanisms {
         match mechanism.as_str() {
+            "group" if node_fallback => {}
             "group" => push(format!(
                 "Narrow the binding: `{}` is granted to a group the agent belongs to. Replace the \
                  group subject with the specific identities that need it, or remove the binding{}.",

@@ -994,6 +994,14 @@ kubectl -n analytics rollout restart deployment report-agent
         );
         let upstream = file(&files, "upstream-7c0ffee5.txt");
         assert!(upstream.contains("\n1. If report-agent needs these permissions, run aws-dedicated-7c0ffee5.sh: it creates IAM role scopegraph-analytics-report-agent-9be131c2 "), "{upstream}");
+        // The group on the way is every pod's implicit membership: the plan
+        // cuts the fallback and never asks to narrow a group binding.
+        assert!(
+            upstream.contains("\n2. Cut the node identity fallback: "),
+            "{upstream}"
+        );
+        assert!(!upstream.contains("Narrow the binding"), "{upstream}");
+        assert!(!upstream.contains("\n3. "), "{upstream}");
         let summary = judge(&c).unwrap().reduction.unwrap().summary;
         assert!(
             summary.contains("; run aws-dedicated-7c0ffee5.sh: "),
