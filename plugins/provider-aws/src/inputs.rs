@@ -235,23 +235,7 @@ pub fn arn_partition(arn: &str) -> &str {
     arn.split(':').nth(1).unwrap_or("aws")
 }
 
-/// An OIDC issuer as IAM names it in provider ARNs and condition keys:
-/// no scheme, no trailing slash, lower case (IAM compares it that way for
-/// our purposes; EKS issuer ids are upper-case hex in some exports).
-pub fn normalise_issuer(issuer: &str) -> String {
-    display_issuer(issuer).to_ascii_lowercase()
-}
-
-/// An OIDC issuer without scheme and trailing slash, case kept.
-pub fn display_issuer(issuer: &str) -> String {
-    let trimmed = issuer.trim();
-    let without_scheme = trimmed
-        .get(..8)
-        .filter(|s| s.eq_ignore_ascii_case("https://"))
-        .and_then(|_| trimmed.get(8..))
-        .unwrap_or(trimmed);
-    without_scheme.trim_end_matches('/').to_string()
-}
+pub use scopegraph_sdk::spelling::{display_issuer, normalise_issuer};
 
 /// Read every document into `inputs`.
 pub fn read(documents: &[Document]) -> Inputs {
@@ -850,20 +834,6 @@ mod tests {
             context: vec![("cluster".into(), "c".into())],
             content: content.into(),
         }
-    }
-
-    #[test]
-    fn issuers_are_normalised() {
-        assert_eq!(
-            normalise_issuer("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"),
-            "oidc.eks.eu-west-1.amazonaws.com/id/abc"
-        );
-        assert_eq!(
-            normalise_issuer("https://westeurope.oic.prod-aks.azure.com/t/u/"),
-            "westeurope.oic.prod-aks.azure.com/t/u"
-        );
-        assert_eq!(normalise_issuer("HTTPS://x/"), "x");
-        assert_eq!(normalise_issuer("é"), "é");
     }
 
     #[test]

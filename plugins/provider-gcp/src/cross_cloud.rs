@@ -31,25 +31,7 @@ const ASSERTION_ARN: &str = "assertion.arn";
 /// `attribute.aws_role` of Google's default AWS mapping.
 pub const DEFAULT_AWS_ROLE: &str = "assertion.arn.contains('assumed-role') ? assertion.arn.extract('{account_arn}assumed-role/') + 'assumed-role/' + assertion.arn.extract('assumed-role/{role_name}/') : assertion.arn";
 
-/// An OIDC issuer as matched: no scheme, no trailing slash, lower case.
-/// The AWS provider's rule, so that one cluster issuer matches the same
-/// spellings in IAM OIDC providers and in pool providers. An AKS issuer
-/// (`…/TENANT/UUID/`, with its trailing slash) thus matches a pool provider
-/// that drops it; the edge's evidence shows both spellings when they differ.
-pub fn normalise_issuer(issuer: &str) -> String {
-    display_issuer(issuer).to_ascii_lowercase()
-}
-
-/// An OIDC issuer without scheme and trailing slash, case kept.
-pub fn display_issuer(issuer: &str) -> String {
-    let trimmed = issuer.trim();
-    let without_scheme = trimmed
-        .get(..8)
-        .filter(|s| s.eq_ignore_ascii_case("https://"))
-        .and_then(|_| trimmed.get(8..))
-        .unwrap_or(trimmed);
-    without_scheme.trim_end_matches('/').to_string()
-}
+pub use scopegraph_sdk::spelling::{display_issuer, normalise_issuer};
 
 /// A principal or principal set of a workload identity pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -813,18 +795,5 @@ mod tests {
             Some(AwsSelection::User { name: "alice", .. })
         ));
         assert!(parse_aws_arn("arn:aws:iam::1:role/x", true).is_none());
-    }
-
-    #[test]
-    fn issuers_are_normalised_as_the_aws_provider_does() {
-        assert_eq!(
-            normalise_issuer("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"),
-            "oidc.eks.eu-west-1.amazonaws.com/id/abc"
-        );
-        assert_eq!(
-            normalise_issuer("https://westeurope.oic.prod-aks.azure.com/t/u/"),
-            normalise_issuer("https://westeurope.oic.prod-aks.azure.com/t/u")
-        );
-        assert_eq!(normalise_issuer("HTTPS://x/"), "x");
     }
 }

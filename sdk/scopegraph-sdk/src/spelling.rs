@@ -115,6 +115,27 @@ pub fn kube_allows(pattern: &str, permission: &str) -> bool {
     }
 }
 
+/// An OIDC issuer as providers match it: no scheme, no trailing slash,
+/// lower case. One rule for every provider, so that a cluster's issuer
+/// matches the same spellings in IAM OIDC providers (which drop the scheme),
+/// workload identity pool providers and cluster descriptions (AKS keeps a
+/// trailing slash; EKS issuer ids are upper-case hex in some exports).
+pub fn normalise_issuer(issuer: &str) -> String {
+    display_issuer(issuer).to_ascii_lowercase()
+}
+
+/// An OIDC issuer without scheme and trailing slash, case kept (for
+/// messages and evidence).
+pub fn display_issuer(issuer: &str) -> String {
+    let trimmed = issuer.trim();
+    let without_scheme = trimmed
+        .get(..8)
+        .filter(|s| s.eq_ignore_ascii_case("https://"))
+        .and_then(|_| trimmed.get(8..))
+        .unwrap_or(trimmed);
+    without_scheme.trim_end_matches('/').to_string()
+}
+
 /// Eight hex digits naming `parts` stably across runs and machines
 /// (FNV-1a, 64-bit, over the parts joined by NUL), for artifact file names.
 pub fn short_hash(parts: &[&str]) -> String {
@@ -180,6 +201,24 @@ pub fn yaml_list<S: AsRef<str>>(items: &[S]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issuers_are_normalised() {
+        assert_eq!(
+            normalise_issuer("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"),
+            "oidc.eks.eu-west-1.amazonaws.com/id/abc"
+        );
+        assert_eq!(
+            normalise_issuer("https://westeurope.oic.prod-aks.azure.com/t/u/"),
+            "westeurope.oic.prod-aks.azure.com/t/u"
+        );
+        assert_eq!(normalise_issuer("HTTPS://x/"), "x");
+        assert_eq!(normalise_issuer("é"), "é");
+        assert_eq!(
+            display_issuer(" https://oidc.eks.eu-west-1.amazonaws.com/id/ABC/ "),
+            "oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+        );
+    }
 
     #[test]
     fn agent_ids_have_four_parts() {
