@@ -98,8 +98,9 @@ pub struct Ingest {
     cluster: Option<String>,
     /// The line buffer, kept from file to file.
     buffer: Vec<u8>,
-    /// Read CloudTrail and Cloud Audit Log records typed (see `typed`);
-    /// off only to check it against the `Value` path.
+    /// Read CloudTrail and Cloud Audit Log records straight from a line's
+    /// text (see `typed`); off, every record is first built into a `Value`,
+    /// which only tests do, to check that both routes read the same.
     fast_path: bool,
 }
 

@@ -420,7 +420,7 @@ mod tests {
         ingest.finish()
     }
 
-    /// The model and diagnostics, typed path on and off, as text.
+    /// The model and diagnostics, line path on and off, as text.
     fn both_ways(read: impl Fn(&mut Ingest)) -> (String, String) {
         let (model, diagnostics) = ingest(true, &read);
         let typed = format!("{model:#?}\n{diagnostics:#?}");
