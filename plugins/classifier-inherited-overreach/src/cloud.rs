@@ -644,7 +644,7 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
             });
             script.push_str(&format!(
                 "# 3. A custom role of the carried operations.\n{}\n\n",
-                azure::create_definition_command(&role_file)
+                azure::create_definition_command(&role_name, &role_file)
             ));
             role_name
         }
@@ -658,7 +658,7 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
     };
     script.push_str(&format!(
         "# 4. Assign it at the same scope (a new identity or role definition can take a\n\
-         #    few minutes to replicate; rerun this step if it is not found).\n{}\n\n",
+         #    few minutes to replicate; run the script again if it is not found).\n{}\n\n",
         azure::assign_command("\"$PRINCIPAL_ID\"", "ServicePrincipal", &role, scope)
     ));
     let label_patch = pod_label_patch(target.agent.kind);
@@ -1087,7 +1087,7 @@ gcloud iam service-accounts describe {email} --project=acme-prod >/dev/null 2>&1
 gcloud iam service-accounts add-iam-policy-binding {email} --project=acme-prod --role=roles/iam.workloadIdentityUser --member='serviceAccount:acme-prod.svc.id.goog[analytics/bq-agent]'
 
 # 3. A custom role of the permissions it was observed using.
-gcloud iam roles create scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-2b4d6f81.yaml\"
+gcloud iam roles describe scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod >/dev/null 2>&1 || gcloud iam roles create scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-2b4d6f81.yaml\"
 
 # 4. Grant it on the same resource.
 gcloud projects add-iam-policy-binding acme-prod --member=serviceAccount:{email} --role=projects/acme-prod/roles/scopegraph_analytics_bq_agent_2b4d6f81
@@ -1150,7 +1150,7 @@ az identity federated-credential create --name sg-prod-aks-reports-report-agent-
 # 3. No use observed: the same built-in role as the inherited assignment.
 
 # 4. Assign it at the same scope (a new identity or role definition can take a
-#    few minutes to replicate; rerun this step if it is not found).
+#    few minutes to replicate; run the script again if it is not found).
 az role assignment create --assignee-object-id \"$PRINCIPAL_ID\" --assignee-principal-type ServicePrincipal --role 2a2b9908-6ea1-4ae2-8e65-a410df84e7d1 --scope {scope}
 
 # 5. Federate ServiceAccount reports/report-agent to it and restart the pods onto it.
@@ -1193,7 +1193,7 @@ kubectl -n reports rollout restart deployment report-agent
             })
         );
         let script = file(&files, "azure-dedicated-9e8d7c6b.sh");
-        assert!(script.contains("\n# 3. A custom role of the carried operations.\naz role definition create --role-definition \"@$(dirname \"$0\")/azure-role-9e8d7c6b.json\"\n"));
+        assert!(script.contains("\n# 3. A custom role of the carried operations.\n[ -n \"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_9e8d7c6b --query '[].id' -o tsv)\" ] || az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-9e8d7c6b.json\"\n"), "{script}");
         assert!(script.contains(" --role scopegraph_reports_report_agent_9e8d7c6b --scope "));
     }
 

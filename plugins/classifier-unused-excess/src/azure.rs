@@ -85,7 +85,7 @@ pub fn artifacts(candidate: &Candidate, place: &Place) -> Vec<Artifact> {
          # 1. The custom role.\n\
          {create}\n\n\
          # 2. Assign it to the same principal at the same scope (a new role definition\n\
-         #    can take a few minutes to replicate; rerun this step if it is not found).\n\
+         #    can take a few minutes to replicate; run the script again if it is not found).\n\
          {assign}\n\n\
          # 3. Delete the old assignment.\n\
          az role assignment delete --ids {assignment_id}\n",
@@ -93,7 +93,7 @@ pub fn artifacts(candidate: &Candidate, place: &Place) -> Vec<Artifact> {
         assignment_comment = comment_text(assignment),
         object_comment = comment_text(object_id),
         days = candidate.usage.observed_days,
-        create = create_definition_command(&role_file),
+        create = create_definition_command(&name, &role_file),
         assign = assign_command(
             &shell_word(object_id),
             principal_type(&holder.kind),
@@ -245,10 +245,10 @@ mod tests {
 set -euo pipefail
 
 # 1. The custom role.
-az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-5e1f0c2a.json\"
+[ -n \"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_5e1f0c2a --query '[].id' -o tsv)\" ] || az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-5e1f0c2a.json\"
 
 # 2. Assign it to the same principal at the same scope (a new role definition
-#    can take a few minutes to replicate; rerun this step if it is not found).
+#    can take a few minutes to replicate; run the script again if it is not found).
 az role assignment create --assignee-object-id {OBJECT_ID} --assignee-principal-type ServicePrincipal --role scopegraph_reports_report_agent_5e1f0c2a --scope {SCOPE}
 
 # 3. Delete the old assignment.

@@ -120,9 +120,15 @@ pub fn role_definition(
 }
 
 /// `az role definition create` of the file (a name of `[A-Za-z0-9._-]`)
-/// next to the script.
-pub fn create_definition_command(file: &str) -> String {
-    format!("az role definition create --role-definition \"@$(dirname \"$0\")/{file}\"")
+/// next to the script, unless a custom role of that `name` exists already:
+/// a script that stopped half-way (a role not yet replicated when it is
+/// assigned) can be run again.
+pub fn create_definition_command(name: &str, file: &str) -> String {
+    format!(
+        "[ -n \"$(az role definition list --custom-role-only true --name {} --query '[].id' -o tsv)\" ] || \
+         az role definition create --role-definition \"@$(dirname \"$0\")/{file}\"",
+        shell_word(name)
+    )
 }
 
 /// `az role assignment create` of `role` (name or GUID) at `scope` to the

@@ -246,12 +246,15 @@ impl RoleParent {
     }
 
     /// `gcloud iam roles create ID FLAG --file=…/FILE`, the file (a name of
-    /// `[A-Za-z0-9._-]`) next to the script.
+    /// `[A-Za-z0-9._-]`) next to the script, unless the role exists already:
+    /// a script that stopped half-way (a role not yet replicated when it is
+    /// bound) can be run again.
     pub fn create_command(&self, id: &str, file: &str) -> String {
+        let id = shell_word(id);
         format!(
-            "gcloud iam roles create {} {} --file=\"$(dirname \"$0\")/{file}\"",
-            shell_word(id),
-            self.flag
+            "gcloud iam roles describe {id} {flag} >/dev/null 2>&1 || \
+             gcloud iam roles create {id} {flag} --file=\"$(dirname \"$0\")/{file}\"",
+            flag = self.flag
         )
     }
 }
@@ -353,7 +356,8 @@ mod tests {
         );
         assert_eq!(
             parent.create_command("r_1", "gcp-role-1.yaml"),
-            "gcloud iam roles create r_1 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-1.yaml\""
+            "gcloud iam roles describe r_1 --project=acme-prod >/dev/null 2>&1 || \
+             gcloud iam roles create r_1 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-1.yaml\""
         );
         let parent = Level::Folder("4417".into()).role_parent();
         assert_eq!(
