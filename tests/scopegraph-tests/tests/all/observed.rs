@@ -708,6 +708,24 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
     );
     assert_eq!(role["DataActions"], json!([]));
     assert_eq!(role["AssignableScopes"], json!([scope]));
+    // Every script written parses, the reassign script among them (it
+    // creates the custom role only if it does not exist yet, so that it can
+    // be run again).
+    let scripts = super::support::scripts_that_parse(&dir);
+    let reassign = format!(
+        "azure-reassign-{}.sh",
+        role_path
+            .rsplit("azure-role-")
+            .next()
+            .unwrap()
+            .trim_end_matches(".json")
+    );
+    assert!(scripts.contains(&reassign), "{scripts:?}");
+    let text = std::fs::read_to_string(dir.join(role_path).with_file_name(&reassign)).unwrap();
+    assert!(
+        text.contains("[ -n \"$(az role definition list --custom-role-only true --name "),
+        "{text}"
+    );
 
     // The Reader assignment at the management group is all reads: the
     // Activity Log cannot tell, so it is not called unused.

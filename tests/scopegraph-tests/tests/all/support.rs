@@ -42,3 +42,32 @@ pub fn audit_dir(dir: &Path, cache: &Path) -> serde_json::Value {
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
     serde_json::from_slice(&out).unwrap()
 }
+
+/// Every `.sh` file under `dir`, each checked to parse with `bash -n`.
+pub fn scripts_that_parse(dir: &Path) -> Vec<String> {
+    let mut scripts = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "sh") {
+                let syntax = std::process::Command::new("bash")
+                    .arg("-n")
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                assert!(
+                    syntax.status.success(),
+                    "{}: {}",
+                    path.display(),
+                    String::from_utf8_lossy(&syntax.stderr)
+                );
+                scripts.push(path.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    scripts.sort();
+    scripts
+}
