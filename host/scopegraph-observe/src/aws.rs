@@ -6,7 +6,6 @@ use crate::model::Source;
 use crate::record::{Outcome, Subject, Use, reason};
 use crate::typed::{Record, day_of, text};
 use foldhash::{HashMap, HashMapExt};
-use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
 use typed::{Param, Params, UserIdentity};
@@ -290,17 +289,6 @@ impl CloudTrail {
             }
         }
         role.clone()
-    }
-
-    /// A record classified as CloudTrail, as the streaming reader's `Value`.
-    pub(crate) fn event_value(&mut self, v: &Value) -> Outcome<'static> {
-        match Record::of_value(v) {
-            Some(record) => self.event(&record).into_owned(),
-            None => Outcome::Malformed {
-                source: Source::CloudTrail,
-                message: "not a JSON object".into(),
-            },
-        }
     }
 
     /// What one CloudTrail event amounts to.

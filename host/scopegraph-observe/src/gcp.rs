@@ -69,24 +69,6 @@ pub(crate) fn is_kubernetes_entry(r: &Record<'_>) -> bool {
         .is_some_and(|p| is_kubernetes(text(&p.service_name), text(&p.method_name)))
 }
 
-/// A record classified as a Cloud Audit Log entry, as the streaming
-/// reader's `Value`.
-pub(crate) fn audit_log(v: &Value, cluster: Option<&str>) -> Outcome<'static> {
-    if let Some(payload) = v.get("protoPayload").filter(|p| p.is_object()) {
-        let field = |key| payload.get(key).and_then(Value::as_str);
-        if is_kubernetes(field("serviceName"), field("methodName")) {
-            return crate::k8s::gke_event(v, payload, cluster);
-        }
-    }
-    match Record::of_value(v) {
-        Some(record) => entry(&record).into_owned(),
-        None => Outcome::Malformed {
-            source: Source::GcpAudit,
-            message: "not a JSON object".into(),
-        },
-    }
-}
-
 /// What one Cloud Audit Log entry (not GKE's Kubernetes entries) amounts to.
 pub(crate) fn entry<'r>(r: &'r Record<'_>) -> Outcome<'r> {
     let source = Source::GcpAudit;

@@ -433,10 +433,30 @@ impl FileSink<'_> {
         }
         let cluster = self.ingest.cluster.clone();
         let cluster = cluster.as_deref();
+        // CloudTrail and Cloud Audit records are read from the `Value` into
+        // the typed record the line path reads, and attributed the same way;
+        // the outcome borrows from it until it is applied.
+        let record;
         let outcome = match classify(&value, container) {
             Format::Kubernetes => k8s::audit_event(&value, cluster, None),
-            Format::CloudTrail => self.ingest.cloudtrail.event_value(&value),
-            Format::Gcp => gcp::audit_log(&value, cluster),
+            Format::CloudTrail => {
+                record = typed::Record::of_value(&value);
+                match &record {
+                    Some(r) => self.ingest.cloudtrail.event(r),
+                    None => not_an_object(Source::CloudTrail),
+                }
+            }
+            Format::Gcp => {
+                record = typed::Record::of_value(&value);
+                match (&record, value.get("protoPayload")) {
+                    // GKE's Kubernetes entries: the Kubernetes reader.
+                    (Some(r), Some(payload)) if gcp::is_kubernetes_entry(r) => {
+                        k8s::gke_event(&value, payload, cluster)
+                    }
+                    (Some(r), _) => gcp::entry(r),
+                    (None, _) => not_an_object(Source::GcpAudit),
+                }
+            }
             Format::AksKubeAudit => azure::kube_audit(&value, cluster),
             Format::Azure => azure::activity(&value),
             Format::Unknown(message) => Outcome::Unrecognised { message },
@@ -558,6 +578,14 @@ impl FileSink<'_> {
                 self.report(Kind::Unrecognised, here, message);
             }
         }
+    }
+}
+
+/// (Classification reads only objects as records, so this does not happen.)
+fn not_an_object(source: Source) -> Outcome<'static> {
+    Outcome::Malformed {
+        source,
+        message: "not a JSON object".into(),
     }
 }
 
