@@ -720,6 +720,31 @@ fn strip_position(error: &serde_json::Error) -> String {
     }
 }
 
+/// A visitor's `visit_*` for JSON scalars, each handing the scalar as a
+/// `Value` to the visitor's own `$scalar` method.
+macro_rules! scalars_to {
+    ($scalar:ident -> $out:ty) => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<$out, E> {
+            self.$scalar(Value::Bool(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<$out, E> {
+            self.$scalar(Value::from(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<$out, E> {
+            self.$scalar(Value::from(v))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<$out, E> {
+            self.$scalar(Value::from(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<$out, E> {
+            self.$scalar(Value::from(v))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<$out, E> {
+            self.$scalar(Value::Null)
+        }
+    };
+}
+
 struct TopLevel<'a> {
     sink: &'a mut dyn Sink,
     newlines: &'a Rc<Cell<u64>>,
@@ -792,24 +817,7 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
         Ok(())
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.scalar(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.scalar(Value::from(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.scalar(Value::from(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.scalar(Value::from(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.scalar(Value::from(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.scalar(Value::Null)
-    }
+    scalars_to!(scalar -> ());
 }
 
 impl TopLevel<'_> {
@@ -886,7 +894,7 @@ struct RecordsElement<'a> {
 }
 
 impl RecordsElement<'_> {
-    fn value<E>(self, value: Value) -> Result<(), E> {
+    fn scalar<E>(self, value: Value) -> Result<(), E> {
         self.sink
             .record(value, self.at, Container::CloudTrailRecords);
         Ok(())
@@ -913,26 +921,9 @@ impl<'de> Visitor<'de> for RecordsElement<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-        self.value(value)
+        self.scalar(value)
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.value(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.value(Value::from(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.value(Value::from(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.value(Value::from(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.value(Value::from(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.value(Value::Null)
-    }
+    scalars_to!(scalar -> ());
 }
 
 enum Listed {
@@ -973,23 +964,12 @@ impl<'de> Visitor<'de> for List<'_> {
         Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Listed::Value)
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Listed, E> {
-        Ok(Listed::Value(Value::Bool(v)))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Listed, E> {
-        Ok(Listed::Value(Value::from(v)))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Listed, E> {
-        Ok(Listed::Value(Value::from(v)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Listed, E> {
-        Ok(Listed::Value(Value::from(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Listed, E> {
-        Ok(Listed::Value(Value::from(v)))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Listed, E> {
-        Ok(Listed::Value(Value::Null))
+    scalars_to!(scalar -> Listed);
+}
+
+impl List<'_> {
+    fn scalar<E>(self, value: Value) -> Result<Listed, E> {
+        Ok(Listed::Value(value))
     }
 }
 
