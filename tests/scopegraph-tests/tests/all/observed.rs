@@ -2,7 +2,7 @@
 //! events through `audit`, to the findings and the artifacts a user
 //! applies, each artifact checked by the tools that would apply it.
 
-use super::support::{DEMO, audit_dir as audit, copy_tree};
+use super::support::{DEMO, assert_parses_as_shell, audit_dir as audit, copy_tree, strings};
 use super::validate;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -121,12 +121,7 @@ fn kubescape_profiles_give_a_network_policy_and_a_seccomp_profile_of_observed_be
         })
         .unwrap_or_else(|| panic!("no system call finding: {report:#}"));
     assert_eq!(syscalls["status"], "open");
-    let never: Vec<&str> = syscalls["permissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
+    let never: Vec<&str> = strings(&syscalls["permissions"]);
     assert_eq!(never.len(), 362 - 49);
     assert!(never.contains(&"syscall:ptrace"));
     assert!(!never.contains(&"syscall:openat"));
@@ -511,12 +506,7 @@ fn gcp_audit_logs_scope_an_owned_binding_down_to_a_custom_role_of_what_was_used(
     // The role, expanded to its nine permissions, less the one used, less
     // the reads only Data Access logs would show (BigQuery's are always on,
     // the others' were never seen): those cannot be judged and are kept.
-    let never: Vec<&str> = job_user["permissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
+    let never: Vec<&str> = strings(&job_user["permissions"]);
     assert_eq!(
         never,
         [
@@ -560,16 +550,7 @@ fn gcp_audit_logs_scope_an_owned_binding_down_to_a_custom_role_of_what_was_used(
         })
         .unwrap();
     let script = std::fs::read_to_string(&script_path).unwrap();
-    let syntax = std::process::Command::new("bash")
-        .arg("-n")
-        .arg(&script_path)
-        .output()
-        .unwrap();
-    assert!(
-        syntax.status.success(),
-        "{}",
-        String::from_utf8_lossy(&syntax.stderr)
-    );
+    assert_parses_as_shell(&script_path);
     assert!(
         script.contains("gcloud projects add-iam-policy-binding acme-data"),
         "{script}"
@@ -669,12 +650,7 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
         .filter(|f| f["status"] == "open")
         .collect();
     assert_eq!(open.len(), 1, "{contributor:#?}");
-    let never: Vec<&str> = open[0]["permissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
+    let never: Vec<&str> = strings(&open[0]["permissions"]);
     assert!(
         never.contains(&"Microsoft.Storage/storageAccounts/delete"),
         "{never:?}"
@@ -692,12 +668,7 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
     assert_eq!(role["IsCustom"], true);
     // The observed action, plus the reads the Activity Log cannot show
     // (kept, not judged); none of the writes and deletes never seen.
-    let actions: Vec<&str> = role["Actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = strings(&role["Actions"]);
     assert!(actions.contains(&"Microsoft.Storage/storageAccounts/listKeys/action"));
     assert!(actions.contains(&"Microsoft.Storage/storageAccounts/read"));
     assert!(
@@ -812,16 +783,7 @@ fn inherited_cloud_grants_get_a_dedicated_identity_federated_to_the_agents_servi
         let path = dir
             .join("inherited-overreach/prod-eks/support/deployment-support-agent")
             .join(script);
-        let syntax = std::process::Command::new("bash")
-            .arg("-n")
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            syntax.status.success(),
-            "{script}: {}",
-            String::from_utf8_lossy(&syntax.stderr)
-        );
+        assert_parses_as_shell(&path);
     }
 
     // The GKE agent on a GCE_METADATA pool gets its own GSA, bound for

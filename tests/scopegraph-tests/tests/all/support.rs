@@ -53,21 +53,36 @@ pub fn scripts_that_parse(dir: &Path) -> Vec<String> {
             if path.is_dir() {
                 pending.push(path);
             } else if path.extension().is_some_and(|e| e == "sh") {
-                let syntax = std::process::Command::new("bash")
-                    .arg("-n")
-                    .arg(&path)
-                    .output()
-                    .unwrap();
-                assert!(
-                    syntax.status.success(),
-                    "{}: {}",
-                    path.display(),
-                    String::from_utf8_lossy(&syntax.stderr)
-                );
+                assert_parses_as_shell(&path);
                 scripts.push(path.file_name().unwrap().to_string_lossy().into_owned());
             }
         }
     }
     scripts.sort();
     scripts
+}
+
+/// `bash -n` accepts the script at `path`.
+pub fn assert_parses_as_shell(path: &Path) {
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        syntax.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+}
+
+/// A JSON array of strings, as `&str`s (the test fails on anything else).
+pub fn strings(value: &serde_json::Value) -> Vec<&str> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item.as_str().unwrap())
+        .collect()
 }
