@@ -517,7 +517,7 @@ fn issues_credentials(event_source: &str, event_name: &str) -> bool {
 }
 
 fn session_tag(params: &Params<'_>, name: &str) -> Option<String> {
-    let Some(Param::Tags(tags)) = params.entries.get("tags") else {
+    let Some(Param::Tags(tags)) = params.get("tags") else {
         return None;
     };
     tags.iter()
@@ -595,7 +595,7 @@ fn resources<'r>(r: &'r Record<'_>) -> Vec<Cow<'r, str>> {
             ),
         }
     }
-    for value in params.entries.values() {
+    for value in params.values() {
         if let Param::Text(arn) = value
             && arn.starts_with("arn:")
         {

@@ -99,26 +99,29 @@ impl fmt::Display for Day {
 }
 
 fn parse_date(text: &str) -> Option<(Day, &str)> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 10 || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, ..] = *text.as_bytes() else {
         return None;
-    }
-    let year: i32 = digits(text.get(0..4)?)?;
-    let month: u32 = digits(text.get(5..7)?)?;
-    let day: u32 = digits(text.get(8..10)?)?;
-    Some((Day::from_ymd(year, month, day)?, text.get(10..)?))
+    };
+    let year = number(&[y0, y1, y2, y3])?;
+    let month = number(&[m0, m1])?;
+    let day = number(&[d0, d1])?;
+    // (Bytes 0..10 are ASCII digits and dashes, so 10 is a char boundary.)
+    Some((Day::from_ymd(year as i32, month, day)?, text.get(10..)?))
 }
 
-fn digits<T: std::str::FromStr>(text: &str) -> Option<T> {
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        text.parse().ok()
-    } else {
-        None
-    }
+/// Decimal digits only (no sign, no spaces), as a number: every
+/// timestamp of every log goes through here, so no `str::parse`.
+fn number(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
 }
 
 fn two_digits(text: &str) -> Option<(u32, &str)> {
-    Some((digits(text.get(0..2)?)?, text.get(2..)?))
+    let [tens, ones, ..] = *text.as_bytes() else {
+        return None;
+    };
+    Some((number(&[tens, ones])?, text.get(2..)?))
 }
 
 fn is_leap(year: i32) -> bool {

@@ -4,7 +4,7 @@
 use crate::typed::{Key, Shape, Str, object};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use smallvec::SmallVec;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -60,12 +60,13 @@ object!(
 );
 
 /// `requestParameters`: its shape depends on the call, so it is kept as
-/// a map of the values that can matter (the [`NAMED`] parameters, any
+/// a list of the values that can matter (the [`NAMED`] parameters, any
 /// ARN-valued one, the session tags), in key order as `Value` keeps them
-/// (ARN-valued parameters are taken in that order).
+/// (ARN-valued parameters are taken in that order). Calls keep a few at
+/// most, so they are held inline and found by a linear search.
 #[derive(Debug, Default)]
 pub(crate) struct Params<'de> {
-    pub(crate) entries: BTreeMap<Cow<'de, str>, Param<'de>>,
+    entries: SmallVec<[(Cow<'de, str>, Param<'de>); 3]>,
 }
 
 /// The parameters read by name (`Params::str`).
@@ -79,14 +80,47 @@ pub(crate) enum Param<'de> {
     Other,
 }
 
-impl Params<'_> {
+impl<'de> Params<'de> {
     /// The parameter `key` (one of [`NAMED`]) when it is a string
     /// (`Value::as_str`).
     pub(crate) fn str(&self, key: &str) -> Option<&str> {
         debug_assert!(NAMED.contains(&key), "{key} is not kept");
-        match self.entries.get(key) {
+        match self.get(key) {
             Some(Param::Text(s)) => Some(s),
             _ => None,
+        }
+    }
+
+    /// A kept parameter.
+    pub(crate) fn get(&self, key: &str) -> Option<&Param<'de>> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, value)| value)
+    }
+
+    /// The kept parameters' values, in key order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Param<'de>> {
+        self.entries.iter().map(|(_, value)| value)
+    }
+
+    /// Keep `value` under `key`, or forget `key` (a repeated key keeps
+    /// its last value, as in `Value`).
+    fn set(&mut self, key: Cow<'de, str>, value: Option<Param<'de>>) {
+        let at = self
+            .entries
+            .binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref()));
+        match (at, value) {
+            (Ok(at), Some(value)) => {
+                if let Some(entry) = self.entries.get_mut(at) {
+                    entry.1 = value;
+                }
+            }
+            (Err(at), Some(value)) => self.entries.insert(at, (key, value)),
+            (Ok(at), None) => {
+                self.entries.remove(at);
+            }
+            (Err(_), None) => {}
         }
     }
 }
@@ -100,16 +134,15 @@ impl<'de> Shape<'de> for Params<'de> {
                 tags,
                 _borrows: PhantomData,
             })?;
-            // A repeated key keeps its last value, as in `Value`.
             let matters = match &value {
                 Param::Text(text) => NAMED.contains(&key.as_ref()) || text.starts_with("arn:"),
                 Param::Tags(_) => true,
                 Param::Other => false,
             };
             if matters {
-                params.entries.insert(key, value);
+                params.set(key, Some(value));
             } else if !params.entries.is_empty() {
-                params.entries.remove(key.as_ref());
+                params.set(key, None);
             }
         }
         Ok(Some(params))
