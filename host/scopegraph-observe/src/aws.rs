@@ -3,7 +3,7 @@
 
 use crate::identity::{IdentityKey, Pod, Principal, ServiceAccount, role_key};
 use crate::model::Source;
-use crate::record::{Outcome, Subject, Use, reason};
+use crate::record::{Outcome, Resources, Subject, Use, Uses, reason};
 use crate::typed::{Record, day_of, text};
 use foldhash::{HashMap, HashMapExt};
 use std::borrow::Cow;
@@ -365,11 +365,11 @@ impl CloudTrail {
         };
         let resources = resources(r);
         // Each action on the resources; the last takes them.
-        let mut uses: Vec<Use> = actions
+        let mut uses: Uses = actions
             .iter()
             .map(|&a| Use {
                 permission: Cow::Borrowed(a),
-                resources: Vec::new(),
+                resources: Resources::new(),
             })
             .collect();
         if let Some((last, others)) = uses.split_last_mut() {
@@ -558,13 +558,13 @@ enum Rejected {
 /// Resources from `resources[]` (ARN, or ARNPrefix + `*`), else from the
 /// common request parameters: S3 `bucketName` [+ `key`], and any top-level
 /// parameter that is an ARN.
-fn resources<'r>(r: &'r Record<'_>) -> Vec<Cow<'r, str>> {
-    fn push<'r>(out: &mut Vec<Cow<'r, str>>, r: Cow<'r, str>) {
+fn resources<'r>(r: &'r Record<'_>) -> Resources<'r> {
+    fn push<'r>(out: &mut Resources<'r>, r: Cow<'r, str>) {
         if !out.contains(&r) {
             out.push(r);
         }
     }
-    let mut out: Vec<Cow<'r, str>> = Vec::new();
+    let mut out = Resources::new();
     for resource in r.resources.iter().flatten() {
         if let Some(arn) = text(&resource.arn_upper).or_else(|| text(&resource.arn)) {
             push(&mut out, Cow::Borrowed(arn));

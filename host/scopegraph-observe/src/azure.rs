@@ -51,7 +51,7 @@ pub(crate) fn not_activity(v: &Value) -> Option<String> {
     })
 }
 
-pub(crate) fn activity(v: &Value) -> Outcome<'static> {
+pub(crate) fn activity<'a>(v: &Value) -> Outcome<'a> {
     let source = Source::AzureActivity;
     let day = match day_of(v, &[&["eventTimestamp"], &["time"]]) {
         Ok(day) => day,
@@ -127,7 +127,7 @@ pub(crate) fn activity(v: &Value) -> Outcome<'static> {
         source,
         day,
         subject: Subject::Identity(IdentityKey::new(Principal::Azure { kind, id })),
-        uses: vec![Use {
+        uses: smallvec::smallvec![Use {
             permission: action.to_ascii_lowercase().into(),
             resources: resource
                 .map(|r| r.to_ascii_lowercase().into())
@@ -161,7 +161,7 @@ fn failed(v: &Value) -> Option<&'static str> {
 
 /// An AKS `kube-audit` record: the audit event is the JSON string in
 /// `properties.log`; the cluster is the `managedClusters/NAME` of `resourceId`.
-pub(crate) fn kube_audit(v: &Value, cluster: Option<&str>) -> Outcome<'static> {
+pub(crate) fn kube_audit<'a>(v: &Value, cluster: Option<&str>) -> Outcome<'a> {
     let source = Source::KubernetesAudit;
     let Some(log) = v
         .get("properties")

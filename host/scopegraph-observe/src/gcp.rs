@@ -2,7 +2,7 @@
 
 use crate::identity::{IdentityKey, Principal, ServiceAccount};
 use crate::model::Source;
-use crate::record::{Outcome, Subject, Use, reason};
+use crate::record::{Outcome, Subject, Use, Uses, reason};
 use crate::typed::{Record, day_of, text};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -111,7 +111,7 @@ pub(crate) fn entry<'r>(r: &'r Record<'_>) -> Outcome<'r> {
         .chain(subject);
     identity.service_account = delegated.into_iter().find_map(workload_identity_subject);
     let default_resource = text(&payload.resource_name);
-    let mut uses: Vec<Use> = Vec::new();
+    let mut uses = Uses::new();
     for check in payload
         .authorization_info
         .iter()

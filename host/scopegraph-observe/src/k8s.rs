@@ -113,11 +113,11 @@ pub(crate) fn identity(
 
 /// One audit event. `fallback_day` is the day of a wrapper (AKS) when
 /// the event carries no timestamp of its own.
-pub(crate) fn audit_event(
+pub(crate) fn audit_event<'a>(
     v: &Value,
     cluster: Option<&str>,
     fallback_day: Option<Day>,
-) -> Outcome<'static> {
+) -> Outcome<'a> {
     let source = Source::KubernetesAudit;
     // The request was authorised when it was received; a long watch may
     // complete days later.
@@ -173,7 +173,7 @@ pub(crate) fn audit_event(
             let sub = text(object, &["subresource"]);
             Use {
                 permission: permission(group, res, sub, verb).into(),
-                resources: vec![
+                resources: smallvec::smallvec![
                     resource(
                         text(object, &["namespace"]),
                         group,
@@ -190,7 +190,7 @@ pub(crate) fn audit_event(
                 let path = uri.split('?').next().unwrap_or(uri);
                 Use {
                     permission: format!("{path}:{verb}").into(),
-                    resources: vec![path.to_string().into()],
+                    resources: smallvec::smallvec![path.to_string().into()],
                 }
             }
             None => {
@@ -205,13 +205,13 @@ pub(crate) fn audit_event(
         source,
         day,
         subject: Subject::Identity(identity(username, user.get("extra"), cluster)),
-        uses: vec![used],
+        uses: smallvec::smallvec![used],
         aliases: Vec::new(),
     }
 }
 
 /// A GKE Kubernetes audit record (Cloud Audit Logs, `serviceName: k8s.io`).
-pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Outcome<'static> {
+pub(crate) fn gke_event<'a>(v: &Value, payload: &Value, cluster: Option<&str>) -> Outcome<'a> {
     let source = Source::KubernetesAudit;
     let day = match day_of(v, &[&["timestamp"], &["receiveTimestamp"]]) {
         Ok(day) => day,
@@ -263,7 +263,7 @@ pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Ou
     let used = if name.starts_with('/') {
         Use {
             permission: format!("{name}:{verb}").into(),
-            resources: vec![name.to_string().into()],
+            resources: smallvec::smallvec![name.to_string().into()],
         }
     } else {
         // GROUP/VERSION/[namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]]
@@ -281,7 +281,7 @@ pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Ou
         let (object, sub) = (tail.first().copied(), tail.get(1).copied());
         Use {
             permission: permission(group, res, sub, verb).into(),
-            resources: vec![resource(namespace, group, res, sub, object).into()],
+            resources: smallvec::smallvec![resource(namespace, group, res, sub, object).into()],
         }
     };
     let cluster = text(v, &["resource", "labels", "cluster_name"]).or(cluster);
@@ -289,7 +289,7 @@ pub(crate) fn gke_event(v: &Value, payload: &Value, cluster: Option<&str>) -> Ou
         source,
         day,
         subject: Subject::Identity(identity(username, None, cluster)),
-        uses: vec![used],
+        uses: smallvec::smallvec![used],
         aliases: Vec::new(),
     }
 }

@@ -582,7 +582,7 @@ impl FileSink<'_> {
 }
 
 /// (Classification reads only objects as records, so this does not happen.)
-fn not_an_object(source: Source) -> Outcome<'static> {
+fn not_an_object<'a>(source: Source) -> Outcome<'a> {
     Outcome::Malformed {
         source,
         message: "not a JSON object".into(),

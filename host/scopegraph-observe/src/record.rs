@@ -4,6 +4,7 @@ use crate::day::Day;
 use crate::identity::IdentityKey;
 use crate::model::Source;
 use serde_json::Value;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -27,8 +28,13 @@ pub(crate) enum Subject<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Use<'a> {
     pub permission: Cow<'a, str>,
-    pub resources: Vec<Cow<'a, str>>,
+    pub resources: Resources<'a>,
 }
+
+/// A record's uses: most records exercise one permission, on one or two
+/// resources, so both are held inline (no allocation per record).
+pub(crate) type Uses<'a> = SmallVec<[Use<'a>; 1]>;
+pub(crate) type Resources<'a> = SmallVec<[Cow<'a, str>; 2]>;
 
 /// Why a recognised record is not a use.
 pub(crate) mod reason {
@@ -62,13 +68,16 @@ pub(crate) mod reason {
     pub const NOT_ADMINISTRATIVE: &str = "not-administrative";
 }
 
+// `Used` is the common case and holds its uses inline; boxing it would
+// cost the allocation per record that inlining saves.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Outcome<'a> {
     Used {
         source: Source,
         day: Day,
         subject: Subject<'a>,
-        uses: Vec<Use<'a>>,
+        uses: Uses<'a>,
         /// Other names of the principal (Azure app id, managed identity).
         aliases: Vec<String>,
     },

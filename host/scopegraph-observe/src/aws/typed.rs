@@ -3,8 +3,8 @@
 
 use crate::typed::{Key, Shape, Str, object};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use std::borrow::Cow;
 use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
