@@ -73,6 +73,10 @@ pub(crate) fn day_of(candidates: &[(&str, &Option<Stamp<'_>>)]) -> Result<Day, S
 /// How a field's value is read, whatever JSON it holds: each method gives
 /// the field for one kind of JSON value, and `None` (the default) reads it
 /// as absent. Objects and arrays of another shape are skipped unparsed.
+///
+/// A shape is written once, against [`Entries`] and [`Elements`], and
+/// read by either reader: `serde` (a `Value`, or text the scanner leaves
+/// to it) or the scanner (`crate::scan`).
 pub(crate) trait Shape<'de>: Sized {
     fn from_str(_: Cow<'de, str>) -> Option<Self> {
         Self::other()
@@ -87,13 +91,68 @@ pub(crate) trait Shape<'de>: Sized {
     fn other() -> Option<Self> {
         None
     }
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    fn from_object<E: Entries<'de>>(mut entries: E) -> Result<Option<Self>, E::Error> {
+        while entries.next_key()?.is_some() {
+            entries.skip()?;
+        }
         Ok(Self::other())
     }
-    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+    fn from_array<E: Elements<'de>>(mut elements: E) -> Result<Option<Self>, E::Error> {
+        elements.skip_rest()?;
         Ok(Self::other())
+    }
+}
+
+/// The entries of a JSON object, one key at a time, each followed by
+/// exactly one call to `value` or `skip` (or `decline`, which ends it).
+pub(crate) trait Entries<'de> {
+    type Error;
+    /// The next key; `None` after the last.
+    fn next_key(&mut self) -> Result<Option<Cow<'de, str>>, Self::Error>;
+    /// The value of the key just read, as a field of shape `T`.
+    fn value<T: Shape<'de>>(&mut self) -> Result<Option<T>, Self::Error>;
+    /// Pass over the value of the key just read.
+    fn skip(&mut self) -> Result<(), Self::Error>;
+    /// The error that gives the record up (a key of another format).
+    fn decline(&mut self) -> Self::Error;
+}
+
+/// The elements of a JSON array.
+pub(crate) trait Elements<'de> {
+    type Error;
+    /// The next element as a field of shape `T`; `None` after the last.
+    fn next<T: Shape<'de>>(&mut self) -> Result<Option<Option<T>>, Self::Error>;
+    /// Pass over the elements left.
+    fn skip_rest(&mut self) -> Result<(), Self::Error>;
+}
+
+/// serde's side of [`Entries`] and [`Elements`].
+pub(crate) struct Serde<A>(pub A);
+
+impl<'de, A: MapAccess<'de>> Entries<'de> for Serde<A> {
+    type Error = A::Error;
+    fn next_key(&mut self) -> Result<Option<Cow<'de, str>>, A::Error> {
+        Ok(self.0.next_key::<Key<'de>>()?.map(|Key(key)| key))
+    }
+    fn value<T: Shape<'de>>(&mut self) -> Result<Option<T>, A::Error> {
+        self.0.next_value_seed(Field::new())
+    }
+    fn skip(&mut self) -> Result<(), A::Error> {
+        self.0.next_value::<IgnoredAny>().map(drop)
+    }
+    fn decline(&mut self) -> A::Error {
+        de::Error::custom("not a typed format")
+    }
+}
+
+impl<'de, A: SeqAccess<'de>> Elements<'de> for Serde<A> {
+    type Error = A::Error;
+    fn next<T: Shape<'de>>(&mut self) -> Result<Option<Option<T>>, A::Error> {
+        self.0.next_element_seed(Field::new())
+    }
+    fn skip_rest(&mut self) -> Result<(), A::Error> {
+        while self.0.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
     }
 }
 
@@ -126,9 +185,9 @@ impl<'de> Shape<'de> for bool {
 
 /// An array of `T`: elements of another shape are left out.
 impl<'de, T: Shape<'de>> Shape<'de> for Vec<T> {
-    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+    fn from_array<E: Elements<'de>>(mut elements: E) -> Result<Option<Self>, E::Error> {
         let mut out = Vec::new();
-        while let Some(item) = seq.next_element_seed(Field::<T>::new())? {
+        while let Some(item) = elements.next::<T>()? {
             out.extend(item);
         }
         Ok(Some(out))
@@ -184,10 +243,10 @@ impl<'de, T: Shape<'de>> Visitor<'de> for Field<T> {
         deserializer.deserialize_any(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
-        T::from_map(map)
+        T::from_object(Serde(map))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<T>, A::Error> {
-        T::from_seq(seq)
+        T::from_array(Serde(seq))
     }
 }
 
@@ -204,14 +263,12 @@ macro_rules! object {
         }
 
         impl<'de> $crate::typed::Shape<'de> for $name<'de> {
-            fn from_map<A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+            fn from_object<E: $crate::typed::Entries<'de>>(mut entries: E) -> Result<Option<Self>, E::Error> {
                 let mut out = $name::default();
-                while let Some(key) = map.next_key::<$crate::typed::Key<'de>>()? {
-                    match key.0.as_ref() {
-                        $($key => out.$field = map.next_value_seed($crate::typed::Field::new())?,)*
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
+                while let Some(key) = entries.next_key()? {
+                    match key.as_ref() {
+                        $($key => out.$field = entries.value()?,)*
+                        _ => entries.skip()?,
                     }
                 }
                 Ok(Some(out))
@@ -348,40 +405,53 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a log record")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let r = self.out;
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.out.read_entries(Serde(map), self.foreign_declines)
+    }
+}
+
+impl<'de> Record<'de> {
+    /// Read a record object's entries into `self`; with
+    /// `foreign_declines`, a key of another format stops the reading with
+    /// the reader's `decline` error.
+    pub(crate) fn read_entries<E: Entries<'de>>(
+        &mut self,
+        mut entries: E,
+        foreign_declines: bool,
+    ) -> Result<(), E::Error> {
+        let r = self;
+        while let Some(key) = entries.next_key()? {
             match key.as_ref() {
                 "eventTime" => {
                     r.has_cloudtrail_key = true;
-                    r.event_time = map.next_value_seed(Field::new())?;
+                    r.event_time = entries.value()?;
                 }
                 "eventSource" => {
                     r.has_event_source = true;
-                    r.event_source = map.next_value_seed(Field::new())?;
+                    r.event_source = entries.value()?;
                 }
-                "eventName" => r.event_name = map.next_value_seed(Field::new())?,
-                "eventType" => r.event_type = map.next_value_seed(Field::new())?,
-                "eventCategory" => r.event_category = map.next_value_seed(Field::new())?,
-                "errorCode" => r.error_code = map.next_value_seed(Field::new())?,
-                "awsRegion" => r.aws_region = map.next_value_seed(Field::new())?,
+                "eventName" => r.event_name = entries.value()?,
+                "eventType" => r.event_type = entries.value()?,
+                "eventCategory" => r.event_category = entries.value()?,
+                "errorCode" => r.error_code = entries.value()?,
+                "awsRegion" => r.aws_region = entries.value()?,
                 "eventVersion" => {
                     r.has_cloudtrail_key = true;
-                    map.next_value::<IgnoredAny>()?;
+                    entries.skip()?;
                 }
                 "userIdentity" => {
                     r.has_cloudtrail_key = true;
-                    r.user_identity = map.next_value_seed(Field::new())?;
+                    r.user_identity = entries.value()?;
                 }
-                "requestParameters" => r.request_parameters = map.next_value_seed(Field::new())?,
-                "responseElements" => r.response_elements = map.next_value_seed(Field::new())?,
-                "resources" => r.resources = map.next_value_seed(Field::new())?,
+                "requestParameters" => r.request_parameters = entries.value()?,
+                "responseElements" => r.response_elements = entries.value()?,
+                "resources" => r.resources = entries.value()?,
                 "protoPayload" => {
                     r.has_proto_payload = true;
-                    r.proto_payload = map.next_value_seed(Field::new())?;
+                    r.proto_payload = entries.value()?;
                 }
-                "timestamp" => r.timestamp = map.next_value_seed(Field::new())?,
-                "receiveTimestamp" => r.receive_timestamp = map.next_value_seed(Field::new())?,
+                "timestamp" => r.timestamp = entries.value()?,
+                "receiveTimestamp" => r.receive_timestamp = entries.value()?,
                 // Keys of the other formats (Kubernetes audit events and
                 // lists, Azure records, CloudTrail `Records` files): seeing
                 // one in a record not already known to be CloudTrail, the
@@ -390,13 +460,11 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
                 // CloudTrail nor Cloud Audit Log records have them.
                 "apiVersion" | "kind" | "verb" | "items" | "Records" | "operationName"
                 | "resourceId" | "category" | "properties"
-                    if self.foreign_declines =>
+                    if foreign_declines =>
                 {
-                    return Err(de::Error::custom("not a typed format"));
+                    return Err(entries.decline());
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                _ => entries.skip()?,
             }
         }
         Ok(())

@@ -1,12 +1,9 @@
 //! The shape of a CloudTrail event: the fields `CloudTrail::event` reads
 //! (see `crate::typed`).
 
-use crate::typed::{Key, Shape, Str, object};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use crate::typed::{Elements, Entries, Shape, Str, object};
 use smallvec::SmallVec;
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 
 object!(UserIdentity {
     kind: Str<'de> = "type",
@@ -126,14 +123,14 @@ impl<'de> Params<'de> {
 }
 
 impl<'de> Shape<'de> for Params<'de> {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+    fn from_object<E: Entries<'de>>(mut entries: E) -> Result<Option<Self>, E::Error> {
         let mut params = Params::default();
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            let tags = key == "tags";
-            let value = map.next_value_seed(ParamSeed {
-                tags,
-                _borrows: PhantomData,
-            })?;
+        while let Some(key) = entries.next_key()? {
+            let value = match entries.value::<Param>()? {
+                Some(Param::Tags(_)) if key != "tags" => Param::Other,
+                Some(value) => value,
+                None => Param::Other,
+            };
             let matters = match &value {
                 Param::Text(text) => NAMED.contains(&key.as_ref()) || text.starts_with("arn:"),
                 Param::Tags(_) => true,
@@ -149,55 +146,16 @@ impl<'de> Shape<'de> for Params<'de> {
     }
 }
 
-/// One parameter: its text, the session tags, or nothing that matters.
-struct ParamSeed<'de> {
-    tags: bool,
-    _borrows: PhantomData<&'de ()>,
-}
-
-impl<'de> DeserializeSeed<'de> for ParamSeed<'de> {
-    type Value = Param<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Param<'de>, D::Error> {
-        deserializer.deserialize_any(self)
+/// One parameter: its text, the session tags (any array is read as tags;
+/// `Params` keeps it only under `tags`), or nothing that matters.
+impl<'de> Shape<'de> for Param<'de> {
+    fn from_str(s: Cow<'de, str>) -> Option<Self> {
+        Some(Param::Text(s))
     }
-}
-
-impl<'de> Visitor<'de> for ParamSeed<'de> {
-    type Value = Param<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+    fn other() -> Option<Self> {
+        Some(Param::Other)
     }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Param<'de>, E> {
-        Ok(Param::Text(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Param<'de>, E> {
-        Ok(Param::Text(Cow::Owned(v.to_string())))
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Param<'de>, E> {
-        Ok(Param::Other)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Param<'de>, E> {
-        Ok(Param::Other)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Param<'de>, E> {
-        Ok(Param::Other)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Param<'de>, E> {
-        Ok(Param::Other)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Param<'de>, E> {
-        Ok(Param::Other)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Param<'de>, A::Error> {
-        if self.tags {
-            let tags = Vec::<Tag<'de>>::from_seq(seq)?;
-            return Ok(Param::Tags(tags.unwrap_or_default()));
-        }
-        IgnoredAny.visit_seq(seq)?;
-        Ok(Param::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Param<'de>, A::Error> {
-        IgnoredAny.visit_map(map)?;
-        Ok(Param::Other)
+    fn from_array<E: Elements<'de>>(elements: E) -> Result<Option<Self>, E::Error> {
+        Ok(Vec::<Tag<'de>>::from_array(elements)?.map(Param::Tags))
     }
 }
