@@ -57,6 +57,7 @@ mod identity;
 mod k8s;
 mod model;
 mod record;
+mod scan;
 mod stream;
 mod typed;
 

@@ -407,16 +407,30 @@ fn read_all<R: Read>(input: &mut Tracked<R>, sink: &mut dyn Sink, newlines: &Rc<
                 // be one whole value, it is read again below, the records
                 // already delivered skipped.
                 if is_records_line(text) && sink.takes_cloudtrail_records() {
+                    // The scanner first, then serde_json for what it leaves.
+                    let mut scanned = 0;
+                    let scan = crate::scan::records(text, |record, index| {
+                        let at = Position {
+                            line: start,
+                            element: Some(("Records", index)),
+                        };
+                        sink.cloudtrail_record(record, at);
+                        scanned += 1;
+                    });
+                    if scan.is_ok() {
+                        input.consume_line(text.len());
+                        continue;
+                    }
                     let mut counted = Replay {
                         sink: &mut *sink,
-                        skip: 0,
+                        skip: scanned,
                         delivered: 0,
                     };
                     if read_whole(text, &mut counted, &newlines, start) {
                         input.consume_line(text.len());
                         continue;
                     }
-                    delivered = counted.delivered;
+                    delivered = scanned + counted.delivered;
                 } else if read_split(text, &mut *sink, &newlines, start) {
                     input.consume_line(text.len());
                     continue;

@@ -344,6 +344,12 @@ impl<'de> Record<'de> {
             return Typed::Declined;
         }
         let in_records = container == Container::CloudTrailRecords;
+        // The scanner first; what it leaves, serde_json reads afresh.
+        match crate::scan::record(json, !in_records, out) {
+            Ok(()) => return out.classify(in_records),
+            Err(crate::scan::Stop::Foreign) => return Typed::Declined,
+            Err(crate::scan::Stop::Unsure) => *out = Record::default(),
+        }
         let mut deserializer = serde_json::Deserializer::from_str(json);
         let seed = RecordSeed {
             foreign_declines: !in_records,

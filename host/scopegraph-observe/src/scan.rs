@@ -1,0 +1,466 @@
+//! The typed records' fast reader: a byte scanner that reads a record's
+//! text straight into the typed shapes (`crate::typed`) and passes over
+//! what is not read, where serde's per-key visitor calls cost more than
+//! the parsing itself (BENCHMARKS.md has the figures).
+//!
+//! It reads a strict subset of JSON and leaves the rest to `serde_json`.
+//! On a string it must read that holds an escape, a number it must read
+//! that is not a plain integer, nesting deeper than [`MAX_DEPTH`], or
+//! anything that is not JSON, it stops with [`Stop::Unsure`] and the caller
+//! reads the text again with `serde_json`, whose answer stands. What it
+//! does read, it reads as `serde_json` would: it validates what it passes
+//! over as `IgnoredAny` does (strings, escapes, numbers, literals,
+//! nesting), and a record it reads is a record `serde_json` reads into the
+//! same shapes (a crate test reads every fixture both ways).
+//!
+//! The text is a `str`, checked as UTF-8 once by the caller.
+
+use crate::typed::{Elements, Entries, Record, Shape};
+use std::borrow::Cow;
+
+/// Why the scanner stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// A key of another format (see `Record::read_entries`): not a typed
+    /// record, as `serde_json` would find too.
+    Foreign,
+    /// Something the scanner leaves to `serde_json`.
+    Unsure,
+}
+
+type Scan<T> = Result<T, Stop>;
+
+/// Deepest nesting passed over inside one value. `serde_json` has its own
+/// limit (128, counted from where it started); past this one the text is
+/// left to it, so that its limit is the one that applies.
+const MAX_DEPTH: u32 = 96;
+
+/// One record object, the whole of `text`, read into `out` (which the
+/// caller resets before reading `text` again another way).
+pub(crate) fn record<'de>(
+    text: &'de str,
+    foreign_declines: bool,
+    out: &mut Record<'de>,
+) -> Scan<()> {
+    let mut scanner = Scanner { text, at: 0 };
+    scanner.eat(b'{')?;
+    out.read_entries(Object::new(&mut scanner), foreign_declines)?;
+    scanner.end()
+}
+
+/// A CloudTrail file's one line, `{"Records":[{...},...]}`: each record
+/// read and handed to `each` with its index as it comes. On a stop, the
+/// records handed over stay handed over (the caller skips them when it
+/// reads the line again).
+pub(crate) fn records<'de>(text: &'de str, mut each: impl FnMut(&Record<'de>, u64)) -> Scan<()> {
+    let mut scanner = Scanner { text, at: 0 };
+    scanner.eat(b'{')?;
+    scanner.eat(b'"')?;
+    if scanner.plain_string()? != "Records" {
+        return Err(Stop::Unsure);
+    }
+    scanner.eat(b':')?;
+    scanner.eat(b'[')?;
+    let mut index = 0;
+    if scanner.peek() == Some(b']') {
+        scanner.at += 1;
+    } else {
+        loop {
+            // (An element that is not an object is left to serde_json,
+            // which reports it as what it is.)
+            scanner.eat(b'{')?;
+            let mut record = Record::default();
+            record.read_entries(Object::new(&mut scanner), false)?;
+            each(&record, index);
+            index += 1;
+            match scanner.peek() {
+                Some(b',') => scanner.at += 1,
+                Some(b']') => {
+                    scanner.at += 1;
+                    break;
+                }
+                _ => return Err(Stop::Unsure),
+            }
+        }
+    }
+    // Another key after `Records` is left to serde_json too.
+    scanner.eat(b'}')?;
+    scanner.end()
+}
+
+struct Scanner<'de> {
+    text: &'de str,
+    at: usize,
+}
+
+impl<'de> Scanner<'de> {
+    fn byte(&self, at: usize) -> Option<u8> {
+        self.text.as_bytes().get(at).copied()
+    }
+
+    /// The next byte that is not JSON whitespace (not consumed).
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        while let Some(b) = self.byte(self.at) {
+            if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                return Some(b);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    #[inline]
+    fn eat(&mut self, expected: u8) -> Scan<()> {
+        if self.peek() == Some(expected) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(Stop::Unsure)
+        }
+    }
+
+    /// Only whitespace left.
+    fn end(&mut self) -> Scan<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(Stop::Unsure),
+        }
+    }
+
+    /// A string whose opening quote was consumed, up to and past its
+    /// closing quote: where its contents end, and whether it holds an
+    /// escape. Escapes are checked as `IgnoredAny` checks them (`\u`
+    /// takes any four hex digits); control characters are refused.
+    #[inline(always)]
+    fn string(&mut self) -> Scan<(usize, bool)> {
+        let bytes = self.text.as_bytes();
+        let mut at = self.at;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time until one is a quote, a backslash or
+            // a control character.
+            let mut rest = bytes.get(at..).unwrap_or_default();
+            while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+                let special = special_bytes(u64::from_le_bytes(*chunk));
+                if special != 0 {
+                    at += (special.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                at += 8;
+                rest = tail;
+            }
+            match bytes.get(at) {
+                Some(b'"') => {
+                    self.at = at + 1;
+                    return Ok((at, escaped));
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    at = escape_end(bytes, at)?;
+                }
+                Some(b) if *b < 0x20 => return Err(Stop::Unsure),
+                Some(_) => at += 1,
+                None => return Err(Stop::Unsure),
+            }
+        }
+    }
+
+    /// A string that is read, borrowed: one with escapes is left to
+    /// serde_json, which decodes them.
+    fn plain_string(&mut self) -> Scan<&'de str> {
+        let start = self.at;
+        match self.string()? {
+            (end, false) => self.text.get(start..end).ok_or(Stop::Unsure),
+            (_, true) => Err(Stop::Unsure),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Scan<()> {
+        let end = self.at + word.len();
+        if self.text.as_bytes().get(self.at..end) == Some(word) {
+            self.at = end;
+            Ok(())
+        } else {
+            Err(Stop::Unsure)
+        }
+    }
+
+    /// A number, by JSON's grammar: `Some(n)` for a non-negative integer
+    /// that fits `u64`, `None` for any other valid number.
+    fn number(&mut self) -> Scan<Option<u64>> {
+        let negative = self.byte(self.at) == Some(b'-');
+        if negative {
+            self.at += 1;
+        }
+        let digits = self.at;
+        match self.byte(self.at) {
+            Some(b'0') => self.at += 1,
+            Some(b'1'..=b'9') => self.skip_digits(),
+            _ => return Err(Stop::Unsure),
+        }
+        let integer = self.text.get(digits..self.at).ok_or(Stop::Unsure)?;
+        let mut plain = true;
+        if self.byte(self.at) == Some(b'.') {
+            self.at += 1;
+            self.required_digits()?;
+            plain = false;
+        }
+        if matches!(self.byte(self.at), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.byte(self.at), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            self.required_digits()?;
+            plain = false;
+        }
+        Ok(if plain && !negative {
+            integer.parse().ok()
+        } else {
+            None
+        })
+    }
+
+    fn skip_digits(&mut self) {
+        while matches!(self.byte(self.at), Some(b'0'..=b'9')) {
+            self.at += 1;
+        }
+    }
+
+    fn required_digits(&mut self) -> Scan<()> {
+        let from = self.at;
+        self.skip_digits();
+        if self.at == from {
+            return Err(Stop::Unsure);
+        }
+        Ok(())
+    }
+
+    /// Pass over one value, checked as `IgnoredAny` checks it. Iterative:
+    /// `objects` is the stack of open containers, one bit each (set for
+    /// an object).
+    fn skip(&mut self) -> Scan<()> {
+        let mut depth = 0;
+        let mut objects: u128 = 0;
+        loop {
+            // A value.
+            match self.peek().ok_or(Stop::Unsure)? {
+                b'"' => {
+                    self.at += 1;
+                    self.string()?;
+                }
+                open @ (b'{' | b'[') => {
+                    self.at += 1;
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.at += 1;
+                    } else {
+                        if depth == MAX_DEPTH {
+                            return Err(Stop::Unsure);
+                        }
+                        depth += 1;
+                        objects = objects << 1 | u128::from(open == b'{');
+                        if open == b'{' {
+                            self.key()?;
+                        }
+                        continue;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => {
+                    self.number()?;
+                }
+                _ => return Err(Stop::Unsure),
+            }
+            // What follows it: the containers it closes, then a comma
+            // (and the next key, in an object) or the end.
+            loop {
+                if depth == 0 {
+                    return Ok(());
+                }
+                let in_object = objects & 1 == 1;
+                match self.peek() {
+                    Some(b',') => {
+                        self.at += 1;
+                        if in_object {
+                            self.key()?;
+                        }
+                        break;
+                    }
+                    Some(b'}') if in_object => {}
+                    Some(b']') if !in_object => {}
+                    _ => return Err(Stop::Unsure),
+                }
+                self.at += 1;
+                depth -= 1;
+                objects >>= 1;
+            }
+        }
+    }
+
+    /// An object key that is passed over, and its colon.
+    fn key(&mut self) -> Scan<()> {
+        self.eat(b'"')?;
+        self.string()?;
+        self.eat(b':')
+    }
+
+    /// One value as a field of shape `T`, as `typed::Field` reads it.
+    fn field<T: Shape<'de>>(&mut self) -> Scan<Option<T>> {
+        match self.peek().ok_or(Stop::Unsure)? {
+            b'"' => {
+                self.at += 1;
+                let text = self.plain_string()?;
+                Ok(T::from_str(Cow::Borrowed(text)))
+            }
+            b'{' => {
+                self.at += 1;
+                T::from_object(Object::new(self))
+            }
+            b'[' => {
+                self.at += 1;
+                T::from_array(Array::new(self))
+            }
+            b't' => self.literal(b"true").map(|()| T::from_bool(true)),
+            b'f' => self.literal(b"false").map(|()| T::from_bool(false)),
+            b'n' => self.literal(b"null").map(|()| None),
+            b'-' | b'0'..=b'9' => match self.number()? {
+                Some(n) => Ok(T::from_u64(n)),
+                // Negative integers and the rest: serde_json tells which
+                // (and whether it is in range).
+                None => Err(Stop::Unsure),
+            },
+            _ => Err(Stop::Unsure),
+        }
+    }
+}
+
+/// Past the escape at `at` (a backslash), checked.
+#[cold]
+fn escape_end(bytes: &[u8], at: usize) -> Scan<usize> {
+    match bytes.get(at + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(at + 2),
+        Some(b'u') => {
+            let hex = bytes.get(at + 2..at + 6).ok_or(Stop::Unsure)?;
+            if hex.iter().all(u8::is_ascii_hexdigit) {
+                Ok(at + 6)
+            } else {
+                Err(Stop::Unsure)
+            }
+        }
+        _ => Err(Stop::Unsure),
+    }
+}
+
+/// Bit 7 of each byte of `word` set where that byte is a quote, a
+/// backslash or below 0x20 (the classic "has zero byte" test, three times).
+#[inline]
+fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    quote | backslash | control
+}
+
+/// The scanner's side of [`Entries`]: an object whose `{` was consumed.
+struct Object<'s, 'de> {
+    scanner: &'s mut Scanner<'de>,
+    first: bool,
+}
+
+impl<'s, 'de> Object<'s, 'de> {
+    fn new(scanner: &'s mut Scanner<'de>) -> Self {
+        Object {
+            scanner,
+            first: true,
+        }
+    }
+}
+
+impl<'de> Entries<'de> for Object<'_, 'de> {
+    type Error = Stop;
+
+    fn next_key(&mut self) -> Scan<Option<Cow<'de, str>>> {
+        let s = &mut *self.scanner;
+        match s.peek() {
+            Some(b'}') => {
+                s.at += 1;
+                return Ok(None);
+            }
+            Some(b',') if !self.first => s.at += 1,
+            Some(b'"') if self.first => {}
+            _ => return Err(Stop::Unsure),
+        }
+        self.first = false;
+        s.eat(b'"')?;
+        let key = s.plain_string()?;
+        s.eat(b':')?;
+        Ok(Some(Cow::Borrowed(key)))
+    }
+
+    fn value<T: Shape<'de>>(&mut self) -> Scan<Option<T>> {
+        self.scanner.field()
+    }
+
+    fn skip(&mut self) -> Scan<()> {
+        self.scanner.skip()
+    }
+
+    fn decline(&mut self) -> Stop {
+        Stop::Foreign
+    }
+}
+
+/// The scanner's side of [`Elements`]: an array whose `[` was consumed.
+struct Array<'s, 'de> {
+    scanner: &'s mut Scanner<'de>,
+    first: bool,
+}
+
+impl<'s, 'de> Array<'s, 'de> {
+    fn new(scanner: &'s mut Scanner<'de>) -> Self {
+        Array {
+            scanner,
+            first: true,
+        }
+    }
+
+    /// Before an element: `false` at the end of the array.
+    fn more(&mut self) -> Scan<bool> {
+        let s = &mut *self.scanner;
+        match s.peek() {
+            Some(b']') => {
+                s.at += 1;
+                return Ok(false);
+            }
+            Some(b',') if !self.first => s.at += 1,
+            Some(_) if self.first => {}
+            _ => return Err(Stop::Unsure),
+        }
+        self.first = false;
+        Ok(true)
+    }
+}
+
+impl<'de> Elements<'de> for Array<'_, 'de> {
+    type Error = Stop;
+
+    fn next<T: Shape<'de>>(&mut self) -> Scan<Option<Option<T>>> {
+        if !self.more()? {
+            return Ok(None);
+        }
+        self.scanner.field().map(Some)
+    }
+
+    fn skip_rest(&mut self) -> Scan<()> {
+        while self.more()? {
+            self.scanner.skip()?;
+        }
+        Ok(())
+    }
+}
