@@ -464,3 +464,204 @@ impl<'de> Elements<'de> for Array<'_, 'de> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::typed::RecordSeed;
+    use serde::de::{DeserializeSeed, IgnoredAny};
+
+    const CALL: &str = r#"{"eventVersion":"1.08","eventTime":"2025-03-02T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-west-2","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/agent/s","accessKeyId":"ASIAX","sessionContext":{"attributes":{"creationDate":"2025-03-02T09:00:00Z","mfaAuthenticated":"false"},"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/agent"}}},"requestParameters":{"bucketName":"b","key":"k","versionId":"3","tags":[{"key":"a","value":"b"}],"n":[1,2]},"resources":[{"ARN":"arn:aws:s3:::b/k","type":"AWS::S3::Object"}],"readOnly":true,"additionalEventData":{"bytesTransferredOut":1878544,"x":[{},[],null,-0.5e-3]},"responseElements":null}"#;
+    const ENTRY: &str = r#"{"protoPayload":{"serviceName":"storage.googleapis.com","methodName":"storage.objects.get","status":{"code":7},"resourceName":"projects/_/buckets/b","authenticationInfo":{"principalEmail":"ci@p.iam.gserviceaccount.com"},"authorizationInfo":[{"permission":"storage.objects.get","granted":true,"resource":"projects/_/buckets/b/objects/o"}]},"timestamp":"2025-03-02T10:00:00Z"}"#;
+
+    /// serde_json's reading into the typed record, as text; `None` when
+    /// it fails.
+    fn by_serde(text: &str, foreign_declines: bool) -> Option<String> {
+        let mut out = Record::default();
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        RecordSeed {
+            foreign_declines,
+            out: &mut out,
+        }
+        .deserialize(&mut deserializer)
+        .and_then(|()| deserializer.end())
+        .ok()?;
+        Some(format!("{out:?}"))
+    }
+
+    /// The scanner's reading, checked against serde_json's: what the
+    /// scanner reads, serde_json reads the same way (and it is JSON); a
+    /// foreign key stops both.
+    fn agreed(text: &str, foreign_declines: bool) -> Result<(), Stop> {
+        let mut out = Record::default();
+        let scanned = record(text, foreign_declines, &mut out);
+        match scanned {
+            Ok(()) => {
+                assert!(
+                    serde_json::from_str::<IgnoredAny>(text).is_ok(),
+                    "the scanner read what is not JSON: {text}"
+                );
+                assert_eq!(
+                    Some(format!("{out:?}")),
+                    by_serde(text, foreign_declines),
+                    "{text}"
+                );
+            }
+            Err(Stop::Foreign) => assert_eq!(by_serde(text, foreign_declines), None, "{text}"),
+            Err(Stop::Unsure) => {}
+        }
+        scanned
+    }
+
+    #[test]
+    fn reads_what_serde_json_reads_the_same_way() {
+        // (No comma is in a string of CALL; `":` ends only keys.)
+        let spaced = CALL.replace(',', ",\n\t ").replace("\":", "\" :\r\n ");
+        let cases = [
+            CALL.to_string(),
+            ENTRY.to_string(),
+            spaced,
+            format!(" {CALL} \n"),
+            // Numbers of every shape, escapes (any four hex digits, as
+            // `IgnoredAny` takes them) and deep nesting where not read.
+            CALL.replace(
+                r#""readOnly":true"#,
+                r#""readOnly":[0,-0,1.5,-2E+10,3e-0,123456789012345678901234567890,"a\"\\\/\b\f\n\r\t\u00e9\ud800"]"#,
+            ),
+            CALL.replace(r#""readOnly":true"#, &format!(r#""deep":{}1{}"#, "[".repeat(90), "]".repeat(90))),
+            // Text that is not ASCII, across the scanner's 8-byte steps.
+            CALL.replace("us-west-2", "us-wést-2-東京-🦀"),
+            // Read fields of other types, empty containers, repeats.
+            CALL.replace(r#""2025-03-02T10:00:00Z""#, "20250302"),
+            CALL.replace(r#""type":"AssumedRole""#, r#""type":{}"#),
+            CALL.replace(r#""resources":[{"ARN":"arn:aws:s3:::b/k","type":"AWS::S3::Object"}]"#, r#""resources":[]"#),
+            CALL.replace(r#""eventName":"GetObject""#, r#""eventName":7,"eventName":"PutObject""#),
+            ENTRY.replace(r#"{"code":7}"#, r#"{"code":18446744073709551615}"#),
+            ENTRY.replace("true", "false"),
+            "{}".to_string(),
+        ];
+        for case in &cases {
+            assert_eq!(agreed(case, true), Ok(()), "{case}");
+        }
+    }
+
+    #[test]
+    fn leaves_to_serde_json_what_it_does_not_read() {
+        let deep = format!(r#""deep":{}1{}"#, "[".repeat(200), "]".repeat(200));
+        let unsure = [
+            // Escapes in what is read: serde_json decodes them.
+            CALL.replace("GetObject", r"Get\u004fbject"),
+            CALL.replace(r#""eventName""#, r#""event\u004eame""#),
+            // Numbers read that are not plain integers.
+            ENTRY.replace(r#"{"code":7}"#, r#"{"code":7.0}"#),
+            ENTRY.replace(r#"{"code":7}"#, r#"{"code":-7}"#),
+            ENTRY.replace(r#"{"code":7}"#, r#"{"code":18446744073709551616}"#),
+            // Nesting past the scanner's limit.
+            CALL.replace(r#""readOnly":true"#, &deep),
+            // Not JSON.
+            CALL.replace("true", "tru"),
+            CALL.replace("true", "01"),
+            CALL.replace("true", "1."),
+            CALL.replace("true", "1e"),
+            CALL.replace("true", "-"),
+            CALL.replace("true", "[1,]"),
+            CALL.replace("true", r#"{"a":1,}"#),
+            CALL.replace("true", r#"{"a"}"#),
+            CALL.replace("true", "[}"),
+            CALL.replace("true", r#""\q""#),
+            CALL.replace("true", r#""\u12g4""#),
+            CALL.replace("true", "\"a\u{1}b\""),
+            CALL.replace("us-west-2", "us\twest"),
+            format!("{CALL},"),
+            format!("{CALL}{{}}"),
+            CALL.trim_end_matches('}').to_string(),
+            "[]".to_string(),
+        ];
+        for case in &unsure {
+            assert_eq!(agreed(case, true), Err(Stop::Unsure), "{case}");
+        }
+        // A key of another format stops the reading, as it stops serde's.
+        let event = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"get"}"#;
+        assert_eq!(agreed(event, true), Err(Stop::Foreign));
+        assert_eq!(agreed(event, false), Ok(()));
+    }
+
+    /// Random edits of real-shaped records: whatever the scanner accepts
+    /// is JSON that serde_json reads into the same record.
+    #[test]
+    fn edited_records_are_read_as_serde_json_reads_them_or_left_to_it() {
+        const ALPHABET: &[u8] = b"{}[]:,\"\\ 0123456789-+.eEtrufalsnu\t\n\x01xZ";
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut random = |below: usize| {
+            // xorshift64*: deterministic, so a failure reproduces.
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % below
+        };
+        let (mut read, mut left) = (0, 0);
+        for base in [CALL, ENTRY] {
+            for _ in 0..4000 {
+                let mut bytes = base.as_bytes().to_vec();
+                for _ in 0..1 + random(3) {
+                    let at = random(bytes.len());
+                    let b = ALPHABET
+                        .get(random(ALPHABET.len()))
+                        .copied()
+                        .unwrap_or(b' ');
+                    match random(3) {
+                        0 => {
+                            bytes.remove(at);
+                        }
+                        1 => bytes.insert(at, b),
+                        _ => {
+                            if let Some(slot) = bytes.get_mut(at) {
+                                *slot = b;
+                            }
+                        }
+                    }
+                }
+                let Ok(text) = String::from_utf8(bytes) else {
+                    continue;
+                };
+                match agreed(&text, true) {
+                    Ok(()) => read += 1,
+                    Err(_) => left += 1,
+                }
+            }
+        }
+        // Both outcomes were exercised.
+        assert!(read > 1000 && left > 1000, "read {read}, left {left}");
+    }
+
+    #[test]
+    fn a_records_line_is_read_record_by_record_until_it_stops() {
+        let escaped = CALL.replace("GetObject", r"Get\u004fbject");
+        let mut seen = Vec::new();
+        let line = format!(r#"{{"Records":[{CALL}, {ENTRY} ,{escaped},{CALL}]}}"#);
+        let result = records(&line, |record, index| {
+            seen.push((index, record.event_name.is_some()));
+        });
+        // Two records read, then the escape left to serde_json.
+        assert_eq!(result, Err(Stop::Unsure));
+        assert_eq!(seen, [(0, true), (1, false)]);
+        seen.clear();
+        let whole = format!(" {{ \"Records\" : [ {CALL} , {CALL} ] }} ");
+        assert_eq!(records(&whole, |_, index| seen.push((index, true))), Ok(()));
+        assert_eq!(seen.len(), 2);
+        for other in [
+            r#"{"Records":[]}"#.to_string(),
+            format!(r#"{{"Records":[{CALL}],"x":1}}"#),
+            format!(r#"{{"Records":[{CALL},1]}}"#),
+            format!(r#"{{"Records":[{CALL}]}}x"#),
+        ] {
+            let mut count = 0;
+            let result = records(&other, |_, _| count += 1);
+            assert_eq!(
+                (result.is_ok(), count),
+                (other == r#"{"Records":[]}"#, usize::from(other.len() > 20)),
+                "{other}"
+            );
+        }
+    }
+}
