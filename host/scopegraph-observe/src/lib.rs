@@ -33,11 +33,12 @@
 //! deserializer over the reader, still one record at a time.
 //!
 //! CloudTrail and Cloud Audit Log records are read one way (`typed`):
-//! deserialised into borrowed structs of the fields read, whatever route
-//! they came by. From a line (JSON lines, a `Records` file's objects,
-//! one-line arrays) no `serde_json::Value` is built; a record read through
-//! a `Value` (pretty-printed files) is deserialised from it into the same
-//! structs. Attribution (`aws`, `gcp`) exists once, on those structs, and
+//! into borrowed structs of the fields read, whatever route they came by.
+//! From a line (JSON lines, a `Records` file's objects, one-line arrays)
+//! no `serde_json::Value` is built: a byte scanner (`scan`) reads the text
+//! into the structs, and leaves what it does not read to `serde_json`
+//! (which then reads the text afresh); a record read through a `Value`
+//! (pretty-printed files) is deserialised from it into the same structs. Attribution (`aws`, `gcp`) exists once, on those structs, and
 //! what a record was used for borrows from it until the model needs a copy.
 //! The model keeps only
 //! (identity, permission, day) counts, at most
