@@ -388,6 +388,9 @@ impl CloudTrail {
     }
 
     /// Remember who the credentials an STS / EKS Auth call issued belong to.
+    // (Out of line: one call in ten issues credentials, and the per-call
+    // code is kept small enough to stay in the instruction cache.)
+    #[inline(never)]
     fn note_credentials(&mut self, r: &Record<'_>, event_source: &str, event_name: &str) {
         if !issues_credentials(event_source, event_name) {
             return;
@@ -529,6 +532,7 @@ fn session_tag(params: &Params<'_>, name: &str) -> Option<String> {
 /// AWS error codes that mean the call was not authorised or not
 /// authenticated. Any other error means the call was authorised and
 /// failed afterwards (not found, conflict, dry run, …): still a use.
+#[cold]
 fn failed_auth(code: &str) -> Option<&'static str> {
     let code = code.to_ascii_lowercase();
     const UNAUTHENTICATED: &[&str] = &[

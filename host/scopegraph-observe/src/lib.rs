@@ -467,7 +467,6 @@ impl FileSink<'_> {
     }
 
     fn apply(&mut self, outcome: Outcome, at: Position) {
-        let here = at;
         let model = &mut self.ingest.model;
         match outcome {
             Outcome::Used {
@@ -520,6 +519,19 @@ impl FileSink<'_> {
                     record.add(day, 1, used.resources);
                 }
             }
+            other => self.count(other, at),
+        }
+    }
+
+    /// Every outcome but a use: counted, and reported where it says so.
+    /// (Out of line, so that the per-use code `apply` runs stays small.)
+    #[inline(never)]
+    fn count(&mut self, outcome: Outcome, at: Position) {
+        let here = at;
+        let model = &mut self.ingest.model;
+        match outcome {
+            // (Handled by `apply`.)
+            Outcome::Used { .. } => {}
             Outcome::NotUse {
                 source,
                 day,

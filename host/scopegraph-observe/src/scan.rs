@@ -308,33 +308,50 @@ impl<'de> Scanner<'de> {
     }
 
     /// One value as a field of shape `T`, as `typed::Field` reads it.
+    /// (Generic, so kept small: the reading is in `token`, one copy.)
+    #[inline]
     fn field<T: Shape<'de>>(&mut self) -> Scan<Option<T>> {
-        match self.peek().ok_or(Stop::Unsure)? {
+        Ok(match self.token()? {
+            Token::Str(text) => T::from_str(Cow::Borrowed(text)),
+            Token::U64(n) => T::from_u64(n),
+            Token::Bool(b) => T::from_bool(b),
+            Token::Null => None,
+            Token::Object => return T::from_object(Object::new(self)),
+            Token::Array => return T::from_array(Array::new(self)),
+        })
+    }
+
+    /// A value's scalar, or the opening of its object or array (consumed).
+    #[inline(never)]
+    fn token(&mut self) -> Scan<Token<'de>> {
+        let token = match self.peek().ok_or(Stop::Unsure)? {
             b'"' => {
                 self.at += 1;
-                let text = self.plain_string()?;
-                Ok(T::from_str(Cow::Borrowed(text)))
+                return self.plain_string().map(Token::Str);
             }
-            b'{' => {
-                self.at += 1;
-                T::from_object(Object::new(self))
-            }
-            b'[' => {
-                self.at += 1;
-                T::from_array(Array::new(self))
-            }
-            b't' => self.literal(b"true").map(|()| T::from_bool(true)),
-            b'f' => self.literal(b"false").map(|()| T::from_bool(false)),
-            b'n' => self.literal(b"null").map(|()| None),
-            b'-' | b'0'..=b'9' => match self.number()? {
-                Some(n) => Ok(T::from_u64(n)),
-                // Negative integers and the rest: serde_json tells which
-                // (and whether it is in range).
-                None => Err(Stop::Unsure),
-            },
-            _ => Err(Stop::Unsure),
-        }
+            b'{' => Token::Object,
+            b'[' => Token::Array,
+            b't' => return self.literal(b"true").map(|()| Token::Bool(true)),
+            b'f' => return self.literal(b"false").map(|()| Token::Bool(false)),
+            b'n' => return self.literal(b"null").map(|()| Token::Null),
+            // Negative integers and the rest: serde_json tells which (and
+            // whether it is in range).
+            b'-' | b'0'..=b'9' => return self.number()?.map(Token::U64).ok_or(Stop::Unsure),
+            _ => return Err(Stop::Unsure),
+        };
+        self.at += 1;
+        Ok(token)
     }
+}
+
+/// What a field's value starts with (see `Scanner::token`).
+enum Token<'de> {
+    Str(&'de str),
+    U64(u64),
+    Bool(bool),
+    Null,
+    Object,
+    Array,
 }
 
 /// Past the escape at `at` (a backslash), checked.

@@ -525,12 +525,12 @@ fn read_in_place(line: &[u8], sink: &mut dyn Sink, newlines: &Rc<Cell<u64>>, sta
 /// line, not the record) applies as before.
 const MAX_SPLIT_DEPTH: u32 = 64;
 
-/// A one-line array of records, `{"Records":[...]}` as CloudTrail delivers
-/// it or a bare `[...]`, cut into its elements by a structural scan (the
-/// one `one_value` does), so that each can be offered to
-/// [`Sink::typed`] as text. `None` for any other shape, which is read in
-/// place as before.
-fn split_records(line: &str) -> Option<Split> {
+/// A one-line array of records, `[...]`, cut into its elements by a
+/// structural scan (the one `one_value` does), so that each can be offered
+/// to [`Sink::typed`] as text; the spans of its elements. `None` for any
+/// other shape, which is read in place as before. (A CloudTrail file's
+/// `{"Records":[...]}` line is read whole, by `read_all`.)
+fn split_records(line: &str) -> Option<Vec<(usize, usize)>> {
     let bytes = line.as_bytes();
     let ws = |mut i: usize| {
         while matches!(bytes.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
@@ -538,23 +538,11 @@ fn split_records(line: &str) -> Option<Split> {
         }
         i
     };
-    let expect = |i: usize, token: &[u8]| {
-        bytes
-            .get(i..i + token.len())
-            .is_some_and(|b| b == token)
-            .then(|| ws(i + token.len()))
-    };
     let mut i = ws(0);
-    let (label, container) = if bytes.get(i) == Some(&b'[') {
-        i = ws(i + 1);
-        ("", Container::None)
-    } else {
-        i = expect(i, b"{")?;
-        i = expect(i, b"\"Records\"")?;
-        i = expect(i, b":")?;
-        i = expect(i, b"[")?;
-        ("Records", Container::CloudTrailRecords)
-    };
+    if bytes.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = ws(i + 1);
     let mut spans = Vec::new();
     if bytes.get(i) == Some(&b']') {
         i = ws(i + 1);
@@ -573,21 +561,7 @@ fn split_records(line: &str) -> Option<Split> {
             }
         }
     }
-    if label == "Records" {
-        i = expect(i, b"}")?;
-    }
-    (i == bytes.len()).then_some(Split {
-        label,
-        container,
-        spans,
-    })
-}
-
-/// A one-line array's records: where each is, and what they are labelled.
-struct Split {
-    label: &'static str,
-    container: Container,
-    spans: Vec<(usize, usize)>,
+    (i == bytes.len()).then_some(spans)
 }
 
 /// Just past the value starting at `i`, by structure alone (its syntax is
@@ -637,19 +611,15 @@ fn value_end(bytes: &[u8], mut i: usize) -> Option<usize> {
 /// line read in place again, the records already delivered skipped, so
 /// that it is reported (and whatever follows it dropped) exactly as before.
 fn read_split(line: &str, sink: &mut dyn Sink, newlines: &Rc<Cell<u64>>, start: u64) -> bool {
-    let Some(Split {
-        label,
-        container,
-        spans,
-    }) = split_records(line)
-    else {
+    let Some(spans) = split_records(line) else {
         return false;
     };
+    let container = Container::None;
     for (index, &(from, to)) in spans.iter().enumerate() {
         let json = line.get(from..to).unwrap_or_default();
         let at = Position {
             line: start,
-            element: Some((label, index as u64)),
+            element: Some(("", index as u64)),
         };
         if sink.typed(json, at, container) {
             continue;
@@ -1180,26 +1150,25 @@ mod tests {
     #[test]
     fn one_line_arrays_are_split_into_their_records() {
         let spans = |line: &str| {
-            split_records(line).map(|split| {
-                let texts: Vec<&str> = split
-                    .spans
-                    .iter()
-                    .map(|&(from, to)| &line[from..to])
-                    .collect();
-                (split.label, texts.join("|"))
+            split_records(line).map(|spans| {
+                let texts: Vec<&str> = spans.iter().map(|&(from, to)| &line[from..to]).collect();
+                texts.join("|")
             })
         };
         assert_eq!(
-            spans(r#" { "Records" : [ {"a":"]}"} , {"b":[1,{}]} ] } "#),
-            Some(("Records", r#"{"a":"]}"}|{"b":[1,{}]}"#.to_string()))
+            spans(r#" [ {"a":"]}"} , {"b":[1,{}]} ] "#),
+            Some(r#"{"a":"]}"}|{"b":[1,{}]}"#.to_string())
         );
-        assert_eq!(spans(r#"{"Records":[]}"#), Some(("Records", String::new())));
+        assert_eq!(spans("[]"), Some(String::new()));
         assert_eq!(
             spans(r#"[1, "x\"", null,{}]"#),
-            Some(("", r#"1|"x\""|null|{}"#.to_string()))
+            Some(r#"1|"x\""|null|{}"#.to_string())
         );
-        // Anything else is read in place, as before.
+        // Anything else is read in place, as before: a CloudTrail file's
+        // line too, unless the sink takes typed records (then `read_all`
+        // reads it whole).
         for other in [
+            r#"{"Records":[{}]}"#,
             r#"{"Records":[{}],"x":1}"#,
             r#"{"x":1,"Records":[{}]}"#,
             r#"{"Records":{}}"#,
