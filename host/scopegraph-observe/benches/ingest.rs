@@ -1,14 +1,15 @@
 //! Whole-run ingest throughput and peak memory on generated CloudTrail and
 //! GCP Cloud Audit Logs, side by side with `jq -c` and bare `serde_json` on
 //! the same bytes. Each contender runs on each data set and size in its
-//! own process under `/usr/bin/time` for its peak RSS; the fastest of a
-//! few runs is reported (jq runs once: it is far slower anyway).
+//! own process under `/usr/bin/time` for its peak RSS; the contenders take
+//! turns, run after run, and the fastest run of each is reported (jq runs
+//! once: it is far slower anyway).
 //!
 //! `cargo bench -p scopegraph-observe --bench ingest`; results in BENCHMARKS.md.
 //!
 //! Environment: `SCOPEGRAPH_BENCH_MB` (the largest size, default 1024; the
 //! run also measures a quarter and a half of it), `SCOPEGRAPH_BENCH_RUNS`
-//! (runs per contender, default 3) and `SCOPEGRAPH_BENCH_DIR` (generate
+//! (runs per contender, default 7) and `SCOPEGRAPH_BENCH_DIR` (generate
 //! there and keep the data for the next run; default a temporary directory,
 //! removed at the end).
 //!
@@ -123,7 +124,7 @@ fn whole_run() -> Result<()> {
     };
     let runs: usize = match std::env::var("SCOPEGRAPH_BENCH_RUNS") {
         Ok(runs) => runs.parse()?,
-        Err(_) => 3,
+        Err(_) => 7,
     };
     let kept = std::env::var_os("SCOPEGRAPH_BENCH_DIR").map(PathBuf::from);
     let temporary = match kept {
@@ -142,7 +143,7 @@ fn whole_run() -> Result<()> {
     };
     let time = Path::new(TIME).exists();
     println!(
-        "ingest bench: sizes {} / {} / {} MB, data in {}; best of {runs} runs (jq: one); {jq_version}; peak RSS {}; load average {}",
+        "ingest bench: sizes {} / {} / {} MB, data in {}; best of {runs} interleaved runs (jq: one); {jq_version}; peak RSS {}; load average {}",
         largest / 4,
         largest / 2,
         largest,
@@ -156,22 +157,34 @@ fn whole_run() -> Result<()> {
     );
     let by_size = generate(&root, &sizes(largest))?;
     let mut rows = Vec::new();
+    const CONTENDERS: [&str; 5] = [
+        "serde-ignored",
+        "serde-value",
+        "serde-fields",
+        "ingest",
+        "jq",
+    ];
     for kind in 0..3 {
         for set in by_size.iter().filter_map(|sets| sets.get(kind)) {
-            let mut baseline = None;
-            for contender in [
-                "serde-ignored",
-                "serde-value",
-                "serde-fields",
-                "ingest",
-                "jq",
-            ] {
-                if contender == "jq" && jq.is_err() {
-                    continue;
+            // Interleaved, run after run, so that a slow spell of a shared
+            // machine falls on every contender rather than on one; the
+            // fastest run of each is kept (jq runs once: it is far slower).
+            let mut best: Vec<Option<Measured>> = CONTENDERS.iter().map(|_| None).collect();
+            for run in 0..runs {
+                for (contender, best) in CONTENDERS.iter().zip(&mut best) {
+                    if *contender == "jq" && (jq.is_err() || run > 0) {
+                        continue;
+                    }
+                    let next = measure(contender, set)?;
+                    *best = Some(match best.take() {
+                        Some(so_far) => faster(so_far, next),
+                        None => next,
+                    });
                 }
-                let measured = best_of(if contender == "jq" { 1 } else { runs }, || {
-                    measure(contender, set)
-                })?;
+            }
+            let mut baseline = None;
+            for (contender, measured) in CONTENDERS.into_iter().zip(best) {
+                let Some(measured) = measured else { continue };
                 let mbs = set.bytes as f64 / MB / measured.seconds;
                 if contender == "serde-ignored" {
                     baseline = Some(mbs);
@@ -254,19 +267,13 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".to_string())
 }
 
-/// The fastest of `runs` measurements (the machine may be shared), with
-/// the highest peak RSS seen.
-fn best_of(runs: usize, mut measure: impl FnMut() -> Result<Measured>) -> Result<Measured> {
-    let mut best = measure()?;
-    for _ in 1..runs {
-        let next = measure()?;
-        let peak_kib = best.peak_kib.max(next.peak_kib);
-        if next.seconds < best.seconds {
-            best = next;
-        }
-        best.peak_kib = peak_kib;
-    }
-    Ok(best)
+/// The faster of two measurements (the machine may be shared), with the
+/// higher peak RSS.
+fn faster(a: Measured, b: Measured) -> Measured {
+    let peak_kib = a.peak_kib.max(b.peak_kib);
+    let mut best = if b.seconds < a.seconds { b } else { a };
+    best.peak_kib = peak_kib;
+    best
 }
 
 /// Run one contender over a data set in a child process (under
