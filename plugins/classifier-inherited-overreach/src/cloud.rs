@@ -1087,7 +1087,7 @@ gcloud iam service-accounts describe {email} --project=acme-prod >/dev/null 2>&1
 gcloud iam service-accounts add-iam-policy-binding {email} --project=acme-prod --role=roles/iam.workloadIdentityUser --member='serviceAccount:acme-prod.svc.id.goog[analytics/bq-agent]'
 
 # 3. A custom role of the permissions it was observed using.
-gcloud iam roles describe scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod >/dev/null 2>&1 || gcloud iam roles create scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-2b4d6f81.yaml\"
+if gcloud iam roles describe scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod >/dev/null 2>&1; then gcloud iam roles update scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-2b4d6f81.yaml\" --quiet; else gcloud iam roles create scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-2b4d6f81.yaml\"; fi
 
 # 4. Grant it on the same resource.
 gcloud projects add-iam-policy-binding acme-prod --member=serviceAccount:{email} --role=projects/acme-prod/roles/scopegraph_analytics_bq_agent_2b4d6f81

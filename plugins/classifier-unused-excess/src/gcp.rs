@@ -243,7 +243,7 @@ mod tests {
 set -euo pipefail
 
 # 1. The custom role.
-gcloud iam roles describe scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data >/dev/null 2>&1 || gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data --file=\"$(dirname \"$0\")/gcp-role-5e1f0c2a.yaml\"
+if gcloud iam roles describe scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data >/dev/null 2>&1; then gcloud iam roles update scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data --file=\"$(dirname \"$0\")/gcp-role-5e1f0c2a.yaml\" --quiet; else gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data --file=\"$(dirname \"$0\")/gcp-role-5e1f0c2a.yaml\"; fi
 
 # 2. Bind the custom role to the same member on the same resource.
 gcloud projects add-iam-policy-binding acme-data --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a

@@ -246,14 +246,18 @@ impl RoleParent {
     }
 
     /// `gcloud iam roles create ID FLAG --file=…/FILE`, the file (a name of
-    /// `[A-Za-z0-9._-]`) next to the script, unless the role exists already:
-    /// a script that stopped half-way (a role not yet replicated when it is
-    /// bound) can be run again.
+    /// `[A-Za-z0-9._-]`) next to the script, or `gcloud iam roles update`
+    /// from the same file when the role exists already: a script that
+    /// stopped half-way (a role not yet replicated when it is bound) can be
+    /// run again, and one written by a later audit brings the role to its
+    /// permissions. (`--quiet`: `update` asks before it replaces a role
+    /// without an `etag`, which the file has not.)
     pub fn create_command(&self, id: &str, file: &str) -> String {
         let id = shell_word(id);
         format!(
-            "gcloud iam roles describe {id} {flag} >/dev/null 2>&1 || \
-             gcloud iam roles create {id} {flag} --file=\"$(dirname \"$0\")/{file}\"",
+            "if gcloud iam roles describe {id} {flag} >/dev/null 2>&1; \
+             then gcloud iam roles update {id} {flag} --file=\"$(dirname \"$0\")/{file}\" --quiet; \
+             else gcloud iam roles create {id} {flag} --file=\"$(dirname \"$0\")/{file}\"; fi",
             flag = self.flag
         )
     }
@@ -356,8 +360,9 @@ mod tests {
         );
         assert_eq!(
             parent.create_command("r_1", "gcp-role-1.yaml"),
-            "gcloud iam roles describe r_1 --project=acme-prod >/dev/null 2>&1 || \
-             gcloud iam roles create r_1 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-1.yaml\""
+            "if gcloud iam roles describe r_1 --project=acme-prod >/dev/null 2>&1; \
+             then gcloud iam roles update r_1 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-1.yaml\" --quiet; \
+             else gcloud iam roles create r_1 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-1.yaml\"; fi"
         );
         let parent = Level::Folder("4417".into()).role_parent();
         assert_eq!(
