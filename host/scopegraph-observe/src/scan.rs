@@ -44,7 +44,7 @@ pub(crate) fn record<'de>(
 ) -> Scan<()> {
     let mut scanner = Scanner { text, at: 0 };
     scanner.eat(b'{')?;
-    out.read_entries(Object::new(&mut scanner), foreign_declines)?;
+    out.read_entries(Object(Members::new(&mut scanner)), foreign_declines)?;
     scanner.end()
 }
 
@@ -61,27 +61,17 @@ pub(crate) fn records<'de>(text: &'de str, mut each: impl FnMut(&Record<'de>, u6
     }
     scanner.eat(b':')?;
     scanner.eat(b'[')?;
+    let mut elements = Members::new(&mut scanner);
     let mut index = 0;
-    if scanner.peek() == Some(b']') {
-        scanner.at += 1;
-    } else {
-        loop {
-            // (An element that is not an object is left to serde_json,
-            // which reports it as what it is.)
-            scanner.eat(b'{')?;
-            let mut record = Record::default();
-            record.read_entries(Object::new(&mut scanner), false)?;
-            each(&record, index);
-            index += 1;
-            match scanner.peek() {
-                Some(b',') => scanner.at += 1,
-                Some(b']') => {
-                    scanner.at += 1;
-                    break;
-                }
-                _ => return Err(Stop::Unsure),
-            }
-        }
+    while elements.more(b']')? {
+        // (An element that is not an object is left to serde_json, which
+        // reports it as what it is.)
+        let scanner = &mut *elements.scanner;
+        scanner.eat(b'{')?;
+        let mut record = Record::default();
+        record.read_entries(Object(Members::new(scanner)), false)?;
+        each(&record, index);
+        index += 1;
     }
     // Another key after `Records` is left to serde_json too.
     scanner.eat(b'}')?;
@@ -316,8 +306,8 @@ impl<'de> Scanner<'de> {
             Token::U64(n) => T::from_u64(n),
             Token::Bool(b) => T::from_bool(b),
             Token::Null => None,
-            Token::Object => return T::from_object(Object::new(self)),
-            Token::Array => return T::from_array(Array::new(self)),
+            Token::Object => return T::from_object(Object(Members::new(self))),
+            Token::Array => return T::from_array(Array(Members::new(self))),
         })
     }
 
@@ -384,74 +374,29 @@ fn special_bytes(word: u64) -> u64 {
     quote | backslash | control
 }
 
-/// The scanner's side of [`Entries`]: an object whose `{` was consumed.
-struct Object<'s, 'de> {
+/// The members of an object or array whose opening bracket was consumed:
+/// the separator before each, up to the closing bracket.
+struct Members<'s, 'de> {
     scanner: &'s mut Scanner<'de>,
     first: bool,
 }
 
-impl<'s, 'de> Object<'s, 'de> {
+impl<'s, 'de> Members<'s, 'de> {
     fn new(scanner: &'s mut Scanner<'de>) -> Self {
-        Object {
-            scanner,
-            first: true,
-        }
-    }
-}
-
-impl<'de> Entries<'de> for Object<'_, 'de> {
-    type Error = Stop;
-
-    fn next_key(&mut self) -> Scan<Option<Cow<'de, str>>> {
-        let s = &mut *self.scanner;
-        match s.peek() {
-            Some(b'}') => {
-                s.at += 1;
-                return Ok(None);
-            }
-            Some(b',') if !self.first => s.at += 1,
-            Some(b'"') if self.first => {}
-            _ => return Err(Stop::Unsure),
-        }
-        self.first = false;
-        s.eat(b'"')?;
-        let key = s.plain_string()?;
-        s.eat(b':')?;
-        Ok(Some(Cow::Borrowed(key)))
-    }
-
-    fn value<T: Shape<'de>>(&mut self) -> Scan<Option<T>> {
-        self.scanner.field()
-    }
-
-    fn skip(&mut self) -> Scan<()> {
-        self.scanner.skip()
-    }
-
-    fn decline(&mut self) -> Stop {
-        Stop::Foreign
-    }
-}
-
-/// The scanner's side of [`Elements`]: an array whose `[` was consumed.
-struct Array<'s, 'de> {
-    scanner: &'s mut Scanner<'de>,
-    first: bool,
-}
-
-impl<'s, 'de> Array<'s, 'de> {
-    fn new(scanner: &'s mut Scanner<'de>) -> Self {
-        Array {
+        Members {
             scanner,
             first: true,
         }
     }
 
-    /// Before an element: `false` at the end of the array.
-    fn more(&mut self) -> Scan<bool> {
+    /// Before a member: `false` at `close` (consumed), past the comma
+    /// otherwise. (What the member starts with is its reader's to check.
+    /// Always inlined, so that `close` is a constant where it is tested.)
+    #[inline(always)]
+    fn more(&mut self, close: u8) -> Scan<bool> {
         let s = &mut *self.scanner;
         match s.peek() {
-            Some(b']') => {
+            Some(b) if b == close => {
                 s.at += 1;
                 return Ok(false);
             }
@@ -464,19 +409,52 @@ impl<'s, 'de> Array<'s, 'de> {
     }
 }
 
+/// The scanner's side of [`Entries`]: an object whose `{` was consumed.
+struct Object<'s, 'de>(Members<'s, 'de>);
+
+impl<'de> Entries<'de> for Object<'_, 'de> {
+    type Error = Stop;
+
+    fn next_key(&mut self) -> Scan<Option<Cow<'de, str>>> {
+        if !self.0.more(b'}')? {
+            return Ok(None);
+        }
+        let s = &mut *self.0.scanner;
+        s.eat(b'"')?;
+        let key = s.plain_string()?;
+        s.eat(b':')?;
+        Ok(Some(Cow::Borrowed(key)))
+    }
+
+    fn value<T: Shape<'de>>(&mut self) -> Scan<Option<T>> {
+        self.0.scanner.field()
+    }
+
+    fn skip(&mut self) -> Scan<()> {
+        self.0.scanner.skip()
+    }
+
+    fn decline(&mut self) -> Stop {
+        Stop::Foreign
+    }
+}
+
+/// The scanner's side of [`Elements`]: an array whose `[` was consumed.
+struct Array<'s, 'de>(Members<'s, 'de>);
+
 impl<'de> Elements<'de> for Array<'_, 'de> {
     type Error = Stop;
 
     fn next<T: Shape<'de>>(&mut self) -> Scan<Option<Option<T>>> {
-        if !self.more()? {
+        if !self.0.more(b']')? {
             return Ok(None);
         }
-        self.scanner.field().map(Some)
+        self.0.scanner.field().map(Some)
     }
 
     fn skip_rest(&mut self) -> Scan<()> {
-        while self.more()? {
-            self.scanner.skip()?;
+        while self.0.more(b']')? {
+            self.0.scanner.skip()?;
         }
         Ok(())
     }
