@@ -38,10 +38,11 @@
 //! no `serde_json::Value` is built: a byte scanner (`scan`) reads the text
 //! into the structs, and leaves what it does not read to `serde_json`
 //! (which then reads the text afresh); a record read through a `Value`
-//! (pretty-printed files) is deserialised from it into the same structs. Attribution (`aws`, `gcp`) exists once, on those structs, and
-//! what a record was used for borrows from it until the model needs a copy.
-//! The model keeps only
-//! (identity, permission, day) counts, at most
+//! (pretty-printed files) is deserialised from it into the same structs.
+//! Attribution (`aws`, `gcp`) exists once, on those structs, and what a
+//! record was used for borrows from it until the model needs a copy.
+//!
+//! The model keeps only (identity, permission, day) counts, at most
 //! [`MAX_RESOURCES_PER_PERMISSION`] resources per identity and permission,
 //! and the set of log days. What grows with the logs is bounded by
 //! identities, sessions and days, never by events: CloudTrail role sessions
@@ -530,8 +531,8 @@ impl FileSink<'_> {
         let here = at;
         let model = &mut self.ingest.model;
         match outcome {
-            // (Handled by `apply`.)
-            Outcome::Used { .. } => {}
+            // (`apply` takes uses itself; one passed here is still counted.)
+            used @ Outcome::Used { .. } => self.apply(used, at),
             Outcome::NotUse {
                 source,
                 day,
