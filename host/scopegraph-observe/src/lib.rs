@@ -49,7 +49,11 @@
 //! are aggregated per access key until [`Ingest::finish`], so that the
 //! credential issue tying a key to a service account may be read in any
 //! order, and every issue for a workload or a chained session is
-//! remembered (one small entry per issued key).
+//! remembered (one small entry per issued key). A session's aggregates are
+//! flat (sorted vectors, not tree nodes), and permission and resource
+//! names are stored once for the whole model (`model::Names`): a month
+//! holds thousands of sessions, and their size is what ingest's memory
+//! and much of its time go to.
 
 mod aws;
 mod azure;
@@ -71,7 +75,7 @@ pub use model::{
 };
 pub use scopegraph_core::{Diagnostic, Level};
 
-use model::{Permissions, merge_permissions};
+use model::{Names, Permissions, merge_permissions};
 use record::{Outcome, Subject};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -95,6 +99,8 @@ pub struct Ingest {
     /// key, hashed: a month of hourly sessions is thousands of keys, and
     /// every CloudTrail call looks its own up.
     sessions: foldhash::HashMap<String, Vec<(Arc<str>, Permissions)>>,
+    /// The permission and resource names the model and the sessions hold.
+    names: Names,
     cloudtrail: aws::CloudTrail,
     diagnostics: Vec<Diagnostic>,
     limit: usize,
@@ -119,6 +125,7 @@ impl Ingest {
         Ingest {
             model: UsageModel::default(),
             sessions: foldhash::HashMap::default(),
+            names: Names::default(),
             buffer: Vec::new(),
             cloudtrail: aws::CloudTrail::new(catalogue),
             diagnostics: problems
@@ -177,23 +184,32 @@ impl Ingest {
     pub fn finish(mut self) -> (UsageModel, Vec<Diagnostic>) {
         let mut untied = 0u64;
         // In (role, key) order, so that merging is the same every run.
-        let mut sessions: Vec<(IdentityKey, String, Permissions)> =
-            std::mem::take(&mut self.sessions)
-                .into_iter()
-                .flat_map(|(key, roles)| {
-                    roles.into_iter().map(move |(role, permissions)| {
-                        let role = IdentityKey::new(Principal::AwsRole(role.to_string()));
-                        (role, key.clone(), permissions)
-                    })
-                })
-                .collect();
-        sessions.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let mut sessions: Vec<(Arc<str>, String, Permissions)> =
+            Vec::with_capacity(self.sessions.len());
+        for (mut key, roles) in std::mem::take(&mut self.sessions) {
+            // (A key has one role but in odd logs: it is copied only then.)
+            let mut roles = roles.into_iter().peekable();
+            while let Some((role, permissions)) = roles.next() {
+                let key = match roles.peek() {
+                    Some(_) => key.clone(),
+                    None => std::mem::take(&mut key),
+                };
+                sessions.push((role, key, permissions));
+            }
+        }
+        sessions.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let mut role_key: Option<IdentityKey> = None;
         for (role, access_key, permissions) in sessions {
+            let role = match role_key.take() {
+                Some(key) if matches!(&key.principal, Principal::AwsRole(r) if **r == *role) => key,
+                _ => IdentityKey::new(Principal::AwsRole(role.to_string())),
+            };
             let identity = self.cloudtrail.resolve(&role, &access_key);
             if identity == role {
                 untied += 1;
             }
             merge_permissions(self.model.usage.entry(identity).or_default(), permissions);
+            role_key = Some(role);
         }
         if untied > 0 {
             self.diagnostics.push(Diagnostic::info(
@@ -511,13 +527,14 @@ impl FileSink<'_> {
                         permissions
                     }
                 };
+                let names = &mut self.ingest.names;
                 for used in uses {
-                    // Looked up before it is owned: most uses repeat one.
+                    // Looked up before it is stored: most uses repeat one.
                     let record = match permissions.get_mut(used.permission.as_ref()) {
                         Some(record) => record,
-                        None => permissions.entry(used.permission.into_owned()).or_default(),
+                        None => permissions.entry(names.get(&used.permission)).or_default(),
                     };
-                    record.add(day, 1, used.resources);
+                    record.add(day, 1, used.resources, names);
                 }
             }
             other => self.count(other, at),

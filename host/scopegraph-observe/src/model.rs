@@ -2,9 +2,12 @@
 
 use crate::day::Day;
 use crate::identity::{IdentityKey, Principal};
+use litemap::LiteMap;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 /// Distinct resources kept per (identity, permission); more are counted as
 /// truncation on the days they were seen, not stored.
@@ -127,73 +130,136 @@ impl ObservedUsage {
     }
 }
 
-/// One (identity, permission) aggregate.
+/// A permission or resource name in the model: stored once, however many
+/// identities and role sessions use it (see [`Names`]), so that a new
+/// session copies no text and lookups compare text that is in cache.
+pub(crate) type Name = Arc<str>;
+
+/// Every name the model holds, each once.
+#[derive(Debug, Default)]
+pub(crate) struct Names(foldhash::HashSet<Name>);
+
+impl Names {
+    /// The stored name equal to `text`, stored first if new.
+    pub(crate) fn get(&mut self, text: &str) -> Name {
+        if let Some(name) = self.0.get(text) {
+            return name.clone();
+        }
+        let name: Name = Arc::from(text);
+        self.0.insert(name.clone());
+        name
+    }
+}
+
+/// Days in order, each once: a resource is mostly seen on one or two
+/// days of a session, so they are held inline.
+type Days = SmallVec<[Day; 2]>;
+
+fn insert_day(days: &mut Days, day: Day) {
+    if let Err(at) = days.binary_search(&day) {
+        days.insert(at, day);
+    }
+}
+
+/// Whether any of `days` (in order) is in `[start, end)`.
+fn any_within(days: &[Day], start: Day, end: Day) -> bool {
+    let from = days.partition_point(|day| *day < start);
+    days.get(from).is_some_and(|day| *day < end)
+}
+
+/// One (identity, permission) aggregate. Flat and small: a role session
+/// has one per permission it used, and a month of logs holds thousands
+/// of sessions until they are tied to workloads.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PermissionRecord {
-    /// Day -> records.
-    days: BTreeMap<Day, u64>,
+    /// (Day, records), in day order.
+    days: SmallVec<[(Day, u64); 1]>,
     /// Resource -> days it was seen on.
-    resources: BTreeMap<String, BTreeSet<Day>>,
+    resources: LiteMap<Name, Days>,
     /// Days on which a resource was seen that did not fit.
-    dropped: BTreeSet<Day>,
+    dropped: Days,
 }
 
 impl PermissionRecord {
+    /// `calls` records on `day`, on `resources` (looked up as they are,
+    /// stored through `names` only when new).
     pub(crate) fn add<'r>(
         &mut self,
         day: Day,
         calls: u64,
         resources: impl IntoIterator<Item = Cow<'r, str>>,
+        names: &mut Names,
     ) {
-        *self.days.entry(day).or_default() += calls;
+        self.add_calls(day, calls);
         for resource in resources {
-            self.add_resource(resource, std::iter::once(day));
+            if let Some(seen) = self.resources.get_mut(resource.as_ref()) {
+                insert_day(seen, day);
+            } else if self.resources.len() < MAX_RESOURCES_PER_PERMISSION {
+                self.resources
+                    .insert(names.get(&resource), smallvec::smallvec![day]);
+            } else {
+                insert_day(&mut self.dropped, day);
+            }
         }
     }
 
-    /// (Looked up borrowed, copied only when new.)
-    fn add_resource(&mut self, resource: Cow<'_, str>, days: impl IntoIterator<Item = Day>) {
-        if let Some(seen) = self.resources.get_mut(resource.as_ref()) {
-            seen.extend(days);
-        } else if self.resources.len() < MAX_RESOURCES_PER_PERMISSION {
-            self.resources
-                .insert(resource.into_owned(), days.into_iter().collect());
-        } else {
-            self.dropped.extend(days);
+    fn add_calls(&mut self, day: Day, calls: u64) {
+        match self.days.binary_search_by_key(&day, |(day, _)| *day) {
+            Ok(at) => {
+                if let Some((_, count)) = self.days.get_mut(at) {
+                    *count += calls;
+                }
+            }
+            Err(at) => self.days.insert(at, (day, calls)),
         }
     }
 
     pub(crate) fn merge(&mut self, other: PermissionRecord) {
         for (day, calls) in other.days {
-            *self.days.entry(day).or_default() += calls;
+            self.add_calls(day, calls);
         }
         for (resource, days) in other.resources {
-            self.add_resource(Cow::Owned(resource), days);
+            if let Some(seen) = self.resources.get_mut(&*resource) {
+                days.into_iter().for_each(|day| insert_day(seen, day));
+            } else if self.resources.len() < MAX_RESOURCES_PER_PERMISSION {
+                self.resources.insert(resource, days);
+            } else {
+                days.into_iter()
+                    .for_each(|day| insert_day(&mut self.dropped, day));
+            }
         }
-        self.dropped.extend(other.dropped);
+        for day in other.dropped {
+            insert_day(&mut self.dropped, day);
+        }
     }
 
     fn window(&self, start: Day, end: Day, into: &mut PermissionUsage) -> bool {
+        let from = self.days.partition_point(|(day, _)| *day < start);
         let mut any = false;
-        for (day, calls) in self.days.range(start..end) {
+        for (day, calls) in self
+            .days
+            .iter()
+            .skip(from)
+            .take_while(|(day, _)| *day < end)
+        {
             into.days.insert(*day);
             into.calls += calls;
             any = true;
         }
         if any {
-            for (resource, days) in &self.resources {
-                if days.range(start..end).next().is_some() {
-                    into.resources.insert(resource.clone());
+            for (resource, days) in self.resources.iter() {
+                if any_within(days, start, end) {
+                    into.resources.insert(resource.to_string());
                 }
             }
-            into.resources_truncated |= self.dropped.range(start..end).next().is_some();
+            into.resources_truncated |= any_within(&self.dropped, start, end);
         }
         any
     }
 }
 
 /// Permission -> aggregate.
-pub(crate) type Permissions = BTreeMap<String, PermissionRecord>;
+pub(crate) type Permissions = LiteMap<Name, PermissionRecord>;
 
 pub(crate) fn merge_permissions(into: &mut Permissions, from: Permissions) {
     for (permission, record) in from {
@@ -271,10 +337,10 @@ impl UsageModel {
             .take_while(|(key, _)| key.principal == identity.principal)
             .filter(|(key, _)| wanted(key))
         {
-            for (permission, record) in permissions {
-                let mut usage = out.permissions.remove(permission).unwrap_or_default();
+            for (permission, record) in permissions.iter() {
+                let mut usage = out.permissions.remove(&**permission).unwrap_or_default();
                 if record.window(start, end, &mut usage) || !usage.days.is_empty() {
-                    out.permissions.insert(permission.clone(), usage);
+                    out.permissions.insert(permission.to_string(), usage);
                 }
             }
         }
@@ -326,8 +392,121 @@ impl UsageModel {
     pub fn stored_tuples(&self) -> usize {
         self.usage
             .values()
-            .flat_map(|p| p.values())
+            .flat_map(|p| p.iter().map(|(_, record)| record))
             .map(|r| r.days.len())
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(n: i32) -> Day {
+        Day::from_days_since_epoch(n)
+    }
+
+    fn usage(record: &PermissionRecord, start: i32, end: i32) -> Option<PermissionUsage> {
+        let mut usage = PermissionUsage::default();
+        record
+            .window(day(start), day(end), &mut usage)
+            .then_some(usage)
+    }
+
+    fn resources(names: &[&'static str]) -> Vec<Cow<'static, str>> {
+        names.iter().map(|name| Cow::Borrowed(*name)).collect()
+    }
+
+    #[test]
+    fn a_name_is_stored_once() {
+        let mut names = Names::default();
+        let first = names.get("s3:GetObject");
+        let again = names.get(&String::from("s3:GetObject"));
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(!Arc::ptr_eq(&first, &names.get("s3:PutObject")));
+    }
+
+    #[test]
+    fn a_window_holds_the_days_calls_and_resources_within_it() {
+        let mut names = Names::default();
+        let mut record = PermissionRecord::default();
+        // Out of order, as files of several sources come.
+        record.add(day(5), 1, resources(&["b"]), &mut names);
+        record.add(day(1), 2, resources(&["a", "b"]), &mut names);
+        record.add(day(5), 3, resources(&[]), &mut names);
+        record.add(day(9), 1, resources(&["c"]), &mut names);
+
+        let all = usage(&record, 0, 10).unwrap();
+        assert_eq!(all.days, [day(1), day(5), day(9)].into());
+        assert_eq!(all.calls, 7);
+        assert_eq!(all.resources, ["a", "b", "c"].map(String::from).into());
+        assert!(!all.resources_truncated);
+
+        let middle = usage(&record, 2, 9).unwrap();
+        assert_eq!(middle.days, [day(5)].into());
+        assert_eq!(middle.calls, 4);
+        assert_eq!(middle.resources, ["b"].map(String::from).into());
+
+        assert_eq!(usage(&record, 6, 9), None);
+        assert_eq!(usage(&record, 10, 20), None);
+    }
+
+    #[test]
+    fn resources_past_the_bound_mark_their_days_truncated() {
+        let mut names = Names::default();
+        let mut record = PermissionRecord::default();
+        let kept: Vec<String> = (0..MAX_RESOURCES_PER_PERMISSION)
+            .map(|n| format!("arn:aws:s3:::b/{n:03}"))
+            .collect();
+        for name in &kept {
+            record.add(day(1), 1, [Cow::Borrowed(name.as_str())], &mut names);
+        }
+        record.add(day(3), 1, resources(&["arn:aws:s3:::b/zz"]), &mut names);
+        // A kept resource seen again is still counted on its new day.
+        record.add(day(4), 1, [Cow::Borrowed(kept[0].as_str())], &mut names);
+
+        let first = usage(&record, 1, 2).unwrap();
+        assert_eq!(first.resources.len(), MAX_RESOURCES_PER_PERMISSION);
+        assert!(!first.resources_truncated);
+        let third = usage(&record, 3, 4).unwrap();
+        assert!(third.resources.is_empty());
+        assert!(third.resources_truncated);
+        let fourth = usage(&record, 4, 5).unwrap();
+        assert_eq!(fourth.resources, [kept[0].clone()].into());
+        assert!(!fourth.resources_truncated);
+    }
+
+    #[test]
+    fn merged_records_add_up_within_the_bound() {
+        let mut names = Names::default();
+        let mut into = PermissionRecord::default();
+        into.add(day(1), 2, resources(&["a"]), &mut names);
+        let mut other = PermissionRecord::default();
+        other.add(day(1), 1, resources(&["a", "b"]), &mut names);
+        other.add(day(2), 5, resources(&["a"]), &mut names);
+        into.merge(other);
+
+        let all = usage(&into, 0, 10).unwrap();
+        assert_eq!(all.days, [day(1), day(2)].into());
+        assert_eq!(all.calls, 8);
+        assert_eq!(all.resources, ["a", "b"].map(String::from).into());
+        let second = usage(&into, 2, 3).unwrap();
+        assert_eq!(second.resources, ["a"].map(String::from).into());
+
+        // Merging into a full record drops what does not fit, by day.
+        let mut full = PermissionRecord::default();
+        let kept: Vec<String> = (0..MAX_RESOURCES_PER_PERMISSION)
+            .map(|n| format!("r{n:03}"))
+            .collect();
+        for name in &kept {
+            full.add(day(1), 1, [Cow::Borrowed(name.as_str())], &mut names);
+        }
+        let mut late = PermissionRecord::default();
+        late.add(day(7), 1, resources(&["z"]), &mut names);
+        full.merge(late);
+        let seventh = usage(&full, 7, 8).unwrap();
+        assert!(seventh.resources.is_empty());
+        assert!(seventh.resources_truncated);
+        assert!(!usage(&full, 1, 2).unwrap().resources_truncated);
     }
 }
