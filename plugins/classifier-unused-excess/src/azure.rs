@@ -82,7 +82,8 @@ pub fn artifacts(candidate: &Candidate, place: &Place) -> Vec<Artifact> {
          # grants {other} too (a separate finding on the same assignment), merge\n\
          # that finding's custom role into {role_file} or apply it first.\n\
          set -euo pipefail\n\n\
-         # 1. The custom role.\n\
+         # 1. The custom role (created, or updated from the file if it exists: az then\n\
+         #    warns that the file has no \"id\" and finds the role by its name).\n\
          {create}\n\n\
          # 2. Assign it to the same principal at the same scope (a new role definition\n\
          #    can take a few minutes to replicate; run the script again if it is not found).\n\
@@ -93,7 +94,7 @@ pub fn artifacts(candidate: &Candidate, place: &Place) -> Vec<Artifact> {
         assignment_comment = comment_text(assignment),
         object_comment = comment_text(object_id),
         days = candidate.usage.observed_days,
-        create = create_definition_command(&name, &role_file),
+        create = create_definition_command(&name, &role_file, scope),
         assign = assign_command(
             &shell_word(object_id),
             principal_type(&holder.kind),
@@ -118,8 +119,8 @@ pub fn artifacts(candidate: &Candidate, place: &Place) -> Vec<Artifact> {
 pub fn how_to_apply(place: &Place) -> String {
     format!(
         "run azure-reassign-{short}.sh: it creates the custom role azure-role-{short}.json \
-         (az role definition create --role-definition @azure-role-{short}.json), assigns it \
-         at the same scope and deletes the old assignment",
+         (az role definition create --role-definition @azure-role-{short}.json, or update if it \
+         exists), assigns it at the same scope and deletes the old assignment",
         short = place.short
     )
 }
@@ -244,8 +245,10 @@ mod tests {
 # that finding's custom role into azure-role-5e1f0c2a.json or apply it first.
 set -euo pipefail
 
-# 1. The custom role.
-[ -n \"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_5e1f0c2a --query '[].id' -o tsv)\" ] || az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-5e1f0c2a.json\"
+# 1. The custom role (created, or updated from the file if it exists: az then
+#    warns that the file has no \"id\" and finds the role by its name).
+EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_5e1f0c2a --scope {SCOPE} --query '[].id' -o tsv)\"
+if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition \"@$(dirname \"$0\")/azure-role-5e1f0c2a.json\"; else az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-5e1f0c2a.json\"; fi
 
 # 2. Assign it to the same principal at the same scope (a new role definition
 #    can take a few minutes to replicate; run the script again if it is not found).
@@ -259,8 +262,8 @@ az role assignment delete --ids {assignment}
         );
         assert!(reduction.summary.ends_with(
             "; run azure-reassign-5e1f0c2a.sh: it creates the custom role azure-role-5e1f0c2a.json \
-             (az role definition create --role-definition @azure-role-5e1f0c2a.json), assigns it \
-             at the same scope and deletes the old assignment"
+             (az role definition create --role-definition @azure-role-5e1f0c2a.json, or update if it \
+             exists), assigns it at the same scope and deletes the old assignment"
         ));
     }
 

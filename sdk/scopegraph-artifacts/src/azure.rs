@@ -120,14 +120,26 @@ pub fn role_definition(
 }
 
 /// `az role definition create` of the file (a name of `[A-Za-z0-9._-]`)
-/// next to the script, unless a custom role of that `name` exists already:
-/// a script that stopped half-way (a role not yet replicated when it is
-/// assigned) can be run again.
-pub fn create_definition_command(name: &str, file: &str) -> String {
+/// next to the script, or `az role definition update` from the same file
+/// when a custom role of that `name` exists at `scope` (the file's
+/// assignable scope) already: a script that stopped half-way (a role not
+/// yet replicated when it is assigned) can be run again, and one written
+/// by a later audit brings the role to the operations then observed.
+///
+/// The look-up is its own command, so that under `set -e` a failing `az`
+/// stops the script instead of reading as "no such role". `update` is
+/// given the file as it is: a definition without `id` is looked up by its
+/// `Name` at its `AssignableScopes` and replaced under the existing role's
+/// GUID (az warns that the id is missing); one with an `id` would also need
+/// a `roleName`, which the create shape has not.
+pub fn create_definition_command(name: &str, file: &str, scope: &str) -> String {
+    let file = format!("\"@$(dirname \"$0\")/{file}\"");
     format!(
-        "[ -n \"$(az role definition list --custom-role-only true --name {} --query '[].id' -o tsv)\" ] || \
-         az role definition create --role-definition \"@$(dirname \"$0\")/{file}\"",
-        shell_word(name)
+        "EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name {} --scope {} --query '[].id' -o tsv)\"\n\
+         if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition {file}; \
+         else az role definition create --role-definition {file}; fi",
+        shell_word(name),
+        shell_word(scope),
     )
 }
 
@@ -215,6 +227,20 @@ mod tests {
                 "/subscriptions/s/resourceGroups/rg (old)"
             ),
             "az role assignment create --assignee-object-id \"$P\" --assignee-principal-type ServicePrincipal --role Reader --scope '/subscriptions/s/resourceGroups/rg (old)'"
+        );
+    }
+
+    #[test]
+    fn an_existing_custom_role_is_updated_from_the_file() {
+        assert_eq!(
+            create_definition_command(
+                "r_1",
+                "azure-role-1.json",
+                "/subscriptions/s/resourceGroups/rg (old)"
+            ),
+            "EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name r_1 --scope '/subscriptions/s/resourceGroups/rg (old)' --query '[].id' -o tsv)\"\n\
+             if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition \"@$(dirname \"$0\")/azure-role-1.json\"; \
+             else az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-1.json\"; fi"
         );
     }
 }

@@ -680,8 +680,8 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
     assert_eq!(role["DataActions"], json!([]));
     assert_eq!(role["AssignableScopes"], json!([scope]));
     // Every script written parses, the reassign script among them (it
-    // creates the custom role only if it does not exist yet, so that it can
-    // be run again).
+    // creates the custom role if it does not exist yet and updates it from
+    // the file if it does, so that it can be run again).
     let scripts = super::support::scripts_that_parse(&dir);
     let reassign = format!(
         "azure-reassign-{}.sh",
@@ -694,7 +694,13 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
     assert!(scripts.contains(&reassign), "{scripts:?}");
     let text = std::fs::read_to_string(dir.join(role_path).with_file_name(&reassign)).unwrap();
     assert!(
-        text.contains("[ -n \"$(az role definition list --custom-role-only true --name "),
+        text.contains("EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name "),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition "
+        ),
         "{text}"
     );
 
