@@ -629,6 +629,10 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
         }
         (None, Some(plane)) => {
             let role_name = custom_role_name(target.agent, target.short);
+            let (actions, data_actions) = match plane {
+                azure::Plane::Actions => (carried.permissions.as_slice(), &[][..]),
+                azure::Plane::DataActions => (&[][..], carried.permissions.as_slice()),
+            };
             artifacts.push(Artifact {
                 path: target.file(&role_file),
                 content: azure::role_definition(
@@ -637,8 +641,8 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
                         "Operations of role assignment {} that {} carries to its own managed identity (scopegraph inherited-overreach)",
                         candidate.grant.source, candidate.agent
                     ),
-                    plane,
-                    &carried.permissions,
+                    actions,
+                    data_actions,
                     scope,
                 ),
             });

@@ -92,29 +92,31 @@ pub fn principal_type(kind: &str) -> &'static str {
     }
 }
 
-/// A custom role definition named `name`, with `operations` (sorted,
-/// deduplicated) in `Actions` or `DataActions` by `plane`, assignable at
-/// `scope`; the description is cut to Azure's limit.
+/// A custom role definition named `name`, of `actions` (control plane) and
+/// `data_actions` (data plane), each sorted and deduplicated, assignable at
+/// `scope`; the description is cut to Azure's limit. The shape is the one
+/// `az role definition create` and `update` read (`Name`, `IsCustom`,
+/// `Description`, `Actions`, `NotActions`, `DataActions`, `NotDataActions`,
+/// `AssignableScopes`).
 pub fn role_definition(
     name: &str,
     description: &str,
-    plane: Plane,
-    operations: &[String],
+    actions: &[String],
+    data_actions: &[String],
     scope: &str,
 ) -> String {
-    let mut operations = operations.to_vec();
-    operations.sort();
-    operations.dedup();
-    let (actions, data_actions) = match plane {
-        Plane::Actions => (operations, Vec::new()),
-        Plane::DataActions => (Vec::new(), operations),
+    let sorted = |operations: &[String]| {
+        let mut operations = operations.to_vec();
+        operations.sort();
+        operations.dedup();
+        operations
     };
     format!(
         "{{\n  \"Name\": {},\n  \"IsCustom\": true,\n  \"Description\": {},\n  \"Actions\": {},\n  \"NotActions\": [],\n  \"DataActions\": {},\n  \"NotDataActions\": [],\n  \"AssignableScopes\": {}\n}}\n",
         json_str(name),
         json_str(&truncate(description, DESCRIPTION_MAX)),
-        json_list(&actions, "  "),
-        json_list(&data_actions, "  "),
+        json_list(&sorted(actions), "  "),
+        json_list(&sorted(data_actions), "  "),
         json_list(&[scope.to_string()], "  "),
     )
 }
@@ -208,8 +210,7 @@ mod tests {
             "b/read".to_string(),
         ];
         let parsed: serde_json::Value =
-            serde_json::from_str(&role_definition("n", "d\"", Plane::DataActions, &ops, "/s"))
-                .unwrap();
+            serde_json::from_str(&role_definition("n", "d\"", &[], &ops, "/s")).unwrap();
         assert_eq!(
             parsed,
             serde_json::json!({
@@ -218,6 +219,21 @@ mod tests {
                 "DataActions": ["a/write", "b/read"], "NotDataActions": [],
                 "AssignableScopes": ["/s"],
             })
+        );
+        // Both planes in one role: what an assignment whose role grants
+        // both is replaced by.
+        let parsed: serde_json::Value = serde_json::from_str(&role_definition(
+            "n",
+            "d",
+            &["c/read".to_string()],
+            &ops,
+            "/s",
+        ))
+        .unwrap();
+        assert_eq!(parsed["Actions"], serde_json::json!(["c/read"]));
+        assert_eq!(
+            parsed["DataActions"],
+            serde_json::json!(["a/write", "b/read"])
         );
         assert_eq!(
             assign_command(

@@ -704,6 +704,27 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
         "{text}"
     );
 
+    // The Storage Blob Data Reader assignment grants control-plane actions
+    // and data actions (a grant each). Every finding of it with files
+    // points to one role for the whole assignment, which keeps the data
+    // actions the Activity Log cannot judge: its script deletes the
+    // assignment, and with it both planes.
+    let blob_reader = of_assignment("0a1b2c3d-0004-4e5f-8a9b-0c1d2e3f4a04");
+    let files: Vec<&str> = blob_reader
+        .iter()
+        .filter_map(|f| f["reduction"]["artifact"].as_str())
+        .collect();
+    assert!(!files.is_empty(), "{blob_reader:#?}");
+    assert!(files.iter().all(|f| *f == files[0]), "{files:?}");
+    let role: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(files[0])).unwrap()).unwrap();
+    assert_eq!(
+        strings(&role["DataActions"]),
+        ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+        "{role:#}"
+    );
+    assert!(!strings(&role["Actions"]).is_empty(), "{role:#}");
+
     // The Reader assignment at the management group is all reads: the
     // Activity Log cannot tell, so it is not called unused.
     let reader = of_assignment("0a1b2c3d-0001-4e5f-8a9b-0c1d2e3f4a01");
