@@ -629,6 +629,10 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
         }
         (None, Some(plane)) => {
             let role_name = custom_role_name(target.agent, target.short);
+            let (actions, data_actions) = match plane {
+                azure::Plane::Actions => (carried.permissions.as_slice(), &[][..]),
+                azure::Plane::DataActions => (&[][..], carried.permissions.as_slice()),
+            };
             artifacts.push(Artifact {
                 path: target.file(&role_file),
                 content: azure::role_definition(
@@ -637,14 +641,15 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
                         "Operations of role assignment {} that {} carries to its own managed identity (scopegraph inherited-overreach)",
                         candidate.grant.source, candidate.agent
                     ),
-                    plane,
-                    &carried.permissions,
+                    actions,
+                    data_actions,
                     scope,
                 ),
             });
             script.push_str(&format!(
-                "# 3. A custom role of the carried operations.\n{}\n\n",
-                azure::create_definition_command(&role_name, &role_file)
+                "# 3. A custom role of the carried operations (created, or updated from the file\n\
+                 #    if it exists: az then warns that the file has no \"id\" and finds it by name).\n{}\n\n",
+                azure::create_definition_command(&role_name, &role_file, scope)
             ));
             role_name
         }
@@ -1193,7 +1198,16 @@ kubectl -n reports rollout restart deployment report-agent
             })
         );
         let script = file(&files, "azure-dedicated-9e8d7c6b.sh");
-        assert!(script.contains("\n# 3. A custom role of the carried operations.\n[ -n \"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_9e8d7c6b --query '[].id' -o tsv)\" ] || az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-9e8d7c6b.json\"\n"), "{script}");
+        assert!(
+            script.contains(&format!(
+                "\n# 3. A custom role of the carried operations (created, or updated from the file
+#    if it exists: az then warns that the file has no \"id\" and finds it by name).
+EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_9e8d7c6b --scope {scope} --query '[].id' -o tsv)\"
+if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition \"@$(dirname \"$0\")/azure-role-9e8d7c6b.json\"; \
+else az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-9e8d7c6b.json\"; fi\n"
+            )),
+            "{script}"
+        );
         assert!(script.contains(" --role scopegraph_reports_report_agent_9e8d7c6b --scope "));
     }
 

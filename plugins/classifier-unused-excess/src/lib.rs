@@ -25,10 +25,13 @@
 //!   `gcp-rebind-{short}.sh`, which creates it, binds it to the same member
 //!   on the same resource and removes the old role's binding.
 //! - Azure (`src/azure.rs`): `azure-role-{short}.json`, a custom role definition
-//!   of the observed operations in `Actions` or `DataActions` (the plane the
-//!   grant cites) for `az role definition create`, and
-//!   `azure-reassign-{short}.sh`, which creates it, assigns it at the same
-//!   scope and deletes the old assignment.
+//!   of the observed operations of every grant of the role assignment (each
+//!   in `Actions` or `DataActions`, the plane the grant cites) for `az role
+//!   definition create`, and `azure-reassign-{short}.sh`, which creates it
+//!   (or updates it, if it exists), assigns it at the same scope and deletes
+//!   the old assignment: one pair per assignment, which the findings of all
+//!   its grants point to (`{short}` is then that of the assignment's first
+//!   candidate id).
 //!
 //! Inherited grants get no files (the fix is the upstream binding), nor do
 //! grants with no observed use (the fix is to remove them) or too little
@@ -190,7 +193,7 @@ pub fn judge_among(
             )
         },
         reduction: Some(if unobservable.is_empty() {
-            reduction(candidate, &unused, batch)
+            reduction(candidate, &unused, batch, min_observed_days)
         } else {
             // What cannot be judged stays in the replacement, on the
             // grant's own resources: dropping it could break work the
@@ -200,7 +203,7 @@ pub fn judge_among(
                 .used_permissions
                 .extend(unobservable.iter().cloned());
             kept.usage.used_resources.clear();
-            reduction(&kept, &unused, batch)
+            reduction(&kept, &unused, batch, min_observed_days)
         }),
         permissions: unused,
         evidence,
@@ -232,8 +235,13 @@ fn rationale(candidate: &Candidate, unused: &[String]) -> String {
     )
 }
 
-fn reduction(candidate: &Candidate, unused: &[String], batch: &[Candidate]) -> Reduction {
-    let artifacts = artifacts(candidate, batch);
+fn reduction(
+    candidate: &Candidate,
+    unused: &[String],
+    batch: &[Candidate],
+    min_observed_days: u32,
+) -> Reduction {
+    let artifacts = artifacts(candidate, batch, min_observed_days);
     let summary = if runtime::is_open_egress(candidate) {
         "apply the NetworkPolicy allowing only the observed egress".to_string()
     } else if runtime::is_syscalls(candidate) {
@@ -251,7 +259,10 @@ fn reduction(candidate: &Candidate, unused: &[String], batch: &[Candidate]) -> R
             let how = match candidate.cloud {
                 Cloud::Aws => policy::how_to_apply(candidate, &place),
                 Cloud::Gcp => gcp::how_to_apply(&place),
-                Cloud::Azure => azure::how_to_apply(&place),
+                Cloud::Azure => azure::how_to_apply(&azure::place(
+                    &place,
+                    &assignment_grants(candidate, batch, min_observed_days),
+                )),
                 Cloud::Kubernetes => kubernetes::how_to_apply(),
             };
             if !how.is_empty() {
@@ -278,7 +289,7 @@ fn reduction(candidate: &Candidate, unused: &[String], batch: &[Candidate]) -> R
 /// used: the fix is to remove the grant, and an empty policy or role is not
 /// a valid document. (Observing no egress at all is a result, though: the
 /// NetworkPolicy then denies all egress.)
-fn artifacts(candidate: &Candidate, batch: &[Candidate]) -> Vec<Artifact> {
+fn artifacts(candidate: &Candidate, batch: &[Candidate], min_observed_days: u32) -> Vec<Artifact> {
     let Some(agent) = AgentId::parse(&candidate.agent) else {
         return Vec::new();
     };
@@ -292,9 +303,13 @@ fn artifacts(candidate: &Candidate, batch: &[Candidate]) -> Vec<Artifact> {
         return Vec::new();
     }
     // A rule of a binding never used still points to the binding's
-    // replacement, if any of its rules were used.
+    // replacement, if any of its rules were used; so does a grant of an
+    // Azure role assignment, if anything of the assignment is kept.
     let kubernetes_rbac = candidate.cloud == Cloud::Kubernetes && !runtime::is_syscalls(candidate);
-    if candidate.usage.used_permissions.is_empty() && !kubernetes_rbac {
+    if candidate.usage.used_permissions.is_empty()
+        && !kubernetes_rbac
+        && candidate.cloud != Cloud::Azure
+    {
         return Vec::new();
     }
     if runtime::is_syscalls(candidate) {
@@ -308,7 +323,10 @@ fn artifacts(candidate: &Candidate, batch: &[Candidate]) -> Vec<Artifact> {
     match candidate.cloud {
         Cloud::Aws => policy::artifacts(candidate, &place),
         Cloud::Gcp => gcp::artifacts(candidate, &place),
-        Cloud::Azure => azure::artifacts(candidate, &place),
+        Cloud::Azure => {
+            let grants = assignment_grants(candidate, batch, min_observed_days);
+            azure::artifacts(&grants, &azure::place(&place, &grants))
+        }
         Cloud::Kubernetes => {
             let binding: Vec<&Candidate> = batch
                 .iter()
@@ -324,6 +342,57 @@ fn artifacts(candidate: &Candidate, batch: &[Candidate]) -> Vec<Artifact> {
                 .collect()
         }
     }
+}
+
+/// The grants of `candidate`'s Azure role assignment (same agent, assignment
+/// and holder) in the batch, `candidate` among them, by candidate id, each
+/// with what its replacement keeps. The host keeps an assignment's grants
+/// (one per permission block and plane) in one batch; deleting the
+/// assignment removes them all, so its one replacement must keep what each
+/// of them needs.
+fn assignment_grants<'a>(
+    candidate: &'a Candidate,
+    batch: &'a [Candidate],
+    min_observed_days: u32,
+) -> Vec<azure::Grant<'a>> {
+    let mut grants: Vec<&Candidate> = batch
+        .iter()
+        .filter(|c| azure::same_assignment(c, candidate))
+        .collect();
+    if !grants.iter().any(|c| c.id == candidate.id) {
+        grants.push(candidate);
+    }
+    grants.sort_by(|a, b| a.id.cmp(&b.id));
+    grants
+        .into_iter()
+        .map(|c| {
+            let (open, kept) = kept(c, min_observed_days);
+            azure::Grant {
+                candidate: c,
+                open,
+                kept,
+            }
+        })
+        .collect()
+}
+
+/// Whether the grant's verdict is open, and what a replacement of it keeps:
+/// for an open verdict, the observed use and what the logs cannot judge
+/// (what [`judge_among`] reduces it to); otherwise (nothing unused, too
+/// little observation, nothing the logs can judge) every permission granted
+/// or used, none of them being called unused.
+fn kept(candidate: &Candidate, min_observed_days: u32) -> (bool, Vec<String>) {
+    let mut kept = candidate.usage.used_permissions.clone();
+    let unused = unused_permissions(candidate);
+    if !unused.is_empty() && candidate.usage.observed_days >= min_observed_days {
+        let (judged, unobservable) = split_unobservable(candidate, unused);
+        if !judged.is_empty() {
+            kept.extend(unobservable);
+            return (true, kept);
+        }
+    }
+    kept.extend(candidate.permissions.iter().cloned());
+    (false, kept)
 }
 
 /// Of the unused permissions, the ones the logs could have shown in use,

@@ -92,42 +92,56 @@ pub fn principal_type(kind: &str) -> &'static str {
     }
 }
 
-/// A custom role definition named `name`, with `operations` (sorted,
-/// deduplicated) in `Actions` or `DataActions` by `plane`, assignable at
-/// `scope`; the description is cut to Azure's limit.
+/// A custom role definition named `name`, of `actions` (control plane) and
+/// `data_actions` (data plane), each sorted and deduplicated, assignable at
+/// `scope`; the description is cut to Azure's limit. The shape is the one
+/// `az role definition create` and `update` read (`Name`, `IsCustom`,
+/// `Description`, `Actions`, `NotActions`, `DataActions`, `NotDataActions`,
+/// `AssignableScopes`).
 pub fn role_definition(
     name: &str,
     description: &str,
-    plane: Plane,
-    operations: &[String],
+    actions: &[String],
+    data_actions: &[String],
     scope: &str,
 ) -> String {
-    let mut operations = operations.to_vec();
-    operations.sort();
-    operations.dedup();
-    let (actions, data_actions) = match plane {
-        Plane::Actions => (operations, Vec::new()),
-        Plane::DataActions => (Vec::new(), operations),
+    let sorted = |operations: &[String]| {
+        let mut operations = operations.to_vec();
+        operations.sort();
+        operations.dedup();
+        operations
     };
     format!(
         "{{\n  \"Name\": {},\n  \"IsCustom\": true,\n  \"Description\": {},\n  \"Actions\": {},\n  \"NotActions\": [],\n  \"DataActions\": {},\n  \"NotDataActions\": [],\n  \"AssignableScopes\": {}\n}}\n",
         json_str(name),
         json_str(&truncate(description, DESCRIPTION_MAX)),
-        json_list(&actions, "  "),
-        json_list(&data_actions, "  "),
+        json_list(&sorted(actions), "  "),
+        json_list(&sorted(data_actions), "  "),
         json_list(&[scope.to_string()], "  "),
     )
 }
 
 /// `az role definition create` of the file (a name of `[A-Za-z0-9._-]`)
-/// next to the script, unless a custom role of that `name` exists already:
-/// a script that stopped half-way (a role not yet replicated when it is
-/// assigned) can be run again.
-pub fn create_definition_command(name: &str, file: &str) -> String {
+/// next to the script, or `az role definition update` from the same file
+/// when a custom role of that `name` exists at `scope` (the file's
+/// assignable scope) already: a script that stopped half-way (a role not
+/// yet replicated when it is assigned) can be run again, and one written
+/// by a later audit brings the role to the operations then observed.
+///
+/// The look-up is its own command, so that under `set -e` a failing `az`
+/// stops the script instead of reading as "no such role". `update` is
+/// given the file as it is: a definition without `id` is looked up by its
+/// `Name` at its `AssignableScopes` and replaced under the existing role's
+/// GUID (az warns that the id is missing); one with an `id` would also need
+/// a `roleName`, which the create shape has not.
+pub fn create_definition_command(name: &str, file: &str, scope: &str) -> String {
+    let file = format!("\"@$(dirname \"$0\")/{file}\"");
     format!(
-        "[ -n \"$(az role definition list --custom-role-only true --name {} --query '[].id' -o tsv)\" ] || \
-         az role definition create --role-definition \"@$(dirname \"$0\")/{file}\"",
-        shell_word(name)
+        "EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name {} --scope {} --query '[].id' -o tsv)\"\n\
+         if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition {file}; \
+         else az role definition create --role-definition {file}; fi",
+        shell_word(name),
+        shell_word(scope),
     )
 }
 
@@ -196,8 +210,7 @@ mod tests {
             "b/read".to_string(),
         ];
         let parsed: serde_json::Value =
-            serde_json::from_str(&role_definition("n", "d\"", Plane::DataActions, &ops, "/s"))
-                .unwrap();
+            serde_json::from_str(&role_definition("n", "d\"", &[], &ops, "/s")).unwrap();
         assert_eq!(
             parsed,
             serde_json::json!({
@@ -207,6 +220,21 @@ mod tests {
                 "AssignableScopes": ["/s"],
             })
         );
+        // Both planes in one role: what an assignment whose role grants
+        // both is replaced by.
+        let parsed: serde_json::Value = serde_json::from_str(&role_definition(
+            "n",
+            "d",
+            &["c/read".to_string()],
+            &ops,
+            "/s",
+        ))
+        .unwrap();
+        assert_eq!(parsed["Actions"], serde_json::json!(["c/read"]));
+        assert_eq!(
+            parsed["DataActions"],
+            serde_json::json!(["a/write", "b/read"])
+        );
         assert_eq!(
             assign_command(
                 "\"$P\"",
@@ -215,6 +243,20 @@ mod tests {
                 "/subscriptions/s/resourceGroups/rg (old)"
             ),
             "az role assignment create --assignee-object-id \"$P\" --assignee-principal-type ServicePrincipal --role Reader --scope '/subscriptions/s/resourceGroups/rg (old)'"
+        );
+    }
+
+    #[test]
+    fn an_existing_custom_role_is_updated_from_the_file() {
+        assert_eq!(
+            create_definition_command(
+                "r_1",
+                "azure-role-1.json",
+                "/subscriptions/s/resourceGroups/rg (old)"
+            ),
+            "EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name r_1 --scope '/subscriptions/s/resourceGroups/rg (old)' --query '[].id' -o tsv)\"\n\
+             if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition \"@$(dirname \"$0\")/azure-role-1.json\"; \
+             else az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-1.json\"; fi"
         );
     }
 }

@@ -680,8 +680,8 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
     assert_eq!(role["DataActions"], json!([]));
     assert_eq!(role["AssignableScopes"], json!([scope]));
     // Every script written parses, the reassign script among them (it
-    // creates the custom role only if it does not exist yet, so that it can
-    // be run again).
+    // creates the custom role if it does not exist yet and updates it from
+    // the file if it does, so that it can be run again).
     let scripts = super::support::scripts_that_parse(&dir);
     let reassign = format!(
         "azure-reassign-{}.sh",
@@ -694,9 +694,36 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
     assert!(scripts.contains(&reassign), "{scripts:?}");
     let text = std::fs::read_to_string(dir.join(role_path).with_file_name(&reassign)).unwrap();
     assert!(
-        text.contains("[ -n \"$(az role definition list --custom-role-only true --name "),
+        text.contains("EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name "),
         "{text}"
     );
+    assert!(
+        text.contains(
+            "if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition "
+        ),
+        "{text}"
+    );
+
+    // The Storage Blob Data Reader assignment grants control-plane actions
+    // and data actions (a grant each). Every finding of it with files
+    // points to one role for the whole assignment, which keeps the data
+    // actions the Activity Log cannot judge: its script deletes the
+    // assignment, and with it both planes.
+    let blob_reader = of_assignment("0a1b2c3d-0004-4e5f-8a9b-0c1d2e3f4a04");
+    let files: Vec<&str> = blob_reader
+        .iter()
+        .filter_map(|f| f["reduction"]["artifact"].as_str())
+        .collect();
+    assert!(!files.is_empty(), "{blob_reader:#?}");
+    assert!(files.iter().all(|f| *f == files[0]), "{files:?}");
+    let role: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(files[0])).unwrap()).unwrap();
+    assert_eq!(
+        strings(&role["DataActions"]),
+        ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+        "{role:#}"
+    );
+    assert!(!strings(&role["Actions"]).is_empty(), "{role:#}");
 
     // The Reader assignment at the management group is all reads: the
     // Activity Log cannot tell, so it is not called unused.
