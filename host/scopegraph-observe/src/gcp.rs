@@ -4,8 +4,10 @@ use crate::identity::{IdentityKey, Principal, ServiceAccount};
 use crate::model::Source;
 use crate::record::{Outcome, Subject, Use, Uses, reason};
 use crate::typed::{Record, day_of, text};
+use memchr::memmem;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::LazyLock;
 use typed::{Check, Payload};
 
 pub(crate) mod typed;
@@ -47,13 +49,24 @@ pub(crate) fn workload_identity_subject(subject: &str) -> Option<ServiceAccount>
         return (pool.ends_with(".svc.id.goog") && !ns.is_empty() && !ksa.is_empty())
             .then(|| ServiceAccount::new(ns, ksa));
     }
-    let (_, rest) = subject.split_once("/subject/")?;
+    static SUBJECT: LazyLock<memmem::Finder> = LazyLock::new(|| memmem::Finder::new("/subject/"));
+    static SA: LazyLock<memmem::Finder> = LazyLock::new(|| memmem::Finder::new("/sa/"));
+    let (_, rest) = split_once(&SUBJECT, subject)?;
     if let Some(ns_sa) = rest.strip_prefix("ns/") {
-        let (ns, ksa) = ns_sa.split_once("/sa/")?;
+        let (ns, ksa) = split_once(&SA, ns_sa)?;
         return (!ns.is_empty() && !ksa.is_empty() && !ksa.contains('/'))
             .then(|| ServiceAccount::new(ns, ksa));
     }
     ServiceAccount::from_username(rest)
+}
+
+/// `str::split_once` with a search set up once: most entries of a
+/// Workload Identity Federation pool carry a `principal://` subject, and
+/// the standard library prepares its search anew on every call.
+fn split_once<'t>(needle: &memmem::Finder<'_>, text: &'t str) -> Option<(&'t str, &'t str)> {
+    let at = needle.find(text.as_bytes())?;
+    let (before, rest) = text.split_at_checked(at)?;
+    Some((before, rest.get(needle.needle().len()..)?))
 }
 
 /// Whether an entry is GKE's record of a Kubernetes API call, which the
@@ -175,6 +188,10 @@ mod tests {
             "serviceAccount:planner@acme-prod.iam.gserviceaccount.com",
             "user:alice@example.com",
             "serviceAccount:evil.example[agents/planner]",
+            "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/subject/ns/agents/sa/",
+            "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/subject/ns/agents",
+            "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/subject/alice",
+            "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/subjects/ns/a/sa/b",
         ] {
             assert_eq!(workload_identity_subject(other), None, "{other}");
         }
