@@ -573,6 +573,14 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
             "no dedicated managed identity written: the grant names no scope".to_string(),
         );
     };
+    // The inherited assignment's condition goes with the new one: without
+    // it, the identity would be granted more than the agent inherits.
+    let condition = match azure::assignment_condition(candidate) {
+        Ok(condition) => condition,
+        Err(why) => {
+            return Dedicated::missing(format!("no dedicated managed identity written: {why}"));
+        }
+    };
     let carried = Carried::of(candidate);
     let built_in = azure::built_in_role(candidate).filter(|_| !carried.narrowed);
     let plane = azure::Plane::of(candidate);
@@ -628,6 +636,21 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
             guid.to_string()
         }
         (None, Some(plane)) => {
+            if let Some(block) = azure::role_condition(candidate) {
+                return Dedicated::missing(format!(
+                    "no dedicated managed identity written: a custom role cannot carry the condition of \
+                     the role's permission block ({}), so it would grant the block's operations without it",
+                    block.summary
+                ));
+            }
+            // Azure takes no resource as a custom role's assignable scope.
+            let Some(assignable) = azure::assignable_scope(scope) else {
+                return Dedicated::missing(format!(
+                    "no dedicated managed identity written: no custom role can be assignable at {scope} \
+                     (Azure takes only a management group, subscription or resource group as a custom \
+                     role's AssignableScopes)"
+                ));
+            };
             let role_name = custom_role_name(target.agent, target.short);
             let (actions, data_actions) = match plane {
                 azure::Plane::Actions => (carried.permissions.as_slice(), &[][..]),
@@ -643,13 +666,15 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
                     ),
                     actions,
                     data_actions,
-                    scope,
+                    &assignable,
                 ),
             });
             script.push_str(&format!(
-                "# 3. A custom role of the carried operations (created, or updated from the file\n\
-                 #    if it exists: az then warns that the file has no \"id\" and finds it by name).\n{}\n\n",
-                azure::create_definition_command(&role_name, &role_file, scope)
+                "# 3. A custom role of the carried operations, assignable in {} (created, or\n\
+                 #    updated from the file if it exists: az then warns that the file has no \"id\"\n\
+                 #    and finds it by name there).\n{}\n\n",
+                comment_text(&assignable),
+                azure::create_definition_command(&role_name, &role_file, &assignable)
             ));
             role_name
         }
@@ -661,10 +686,22 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
             );
         }
     };
+    let under = if condition.is_some() {
+        ", under the inherited\n\
+         #    assignment's condition"
+    } else {
+        ""
+    };
     script.push_str(&format!(
-        "# 4. Assign it at the same scope (a new identity or role definition can take a\n\
+        "# 4. Assign it at the same scope{under} (a new identity or role definition can take a\n\
          #    few minutes to replicate; run the script again if it is not found).\n{}\n\n",
-        azure::assign_command("\"$PRINCIPAL_ID\"", "ServicePrincipal", &role, scope)
+        azure::assign_command(
+            "\"$PRINCIPAL_ID\"",
+            "ServicePrincipal",
+            &role,
+            scope,
+            condition.as_ref()
+        )
     ));
     let label_patch = pod_label_patch(target.agent.kind);
     let extra: &[&str] = if label_patch.is_some() {
@@ -688,6 +725,11 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
         path: target.file(&script_file),
         content: script,
     });
+    let condition_text = if condition.is_some() {
+        " under the inherited assignment's condition"
+    } else {
+        ""
+    };
     let role_text = match built_in {
         Some(guid) => format!("built-in role {guid}, {}", carried.describe(candidate)),
         None => format!(
@@ -699,7 +741,7 @@ fn azure_identity(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
         artifacts,
         how: format!(
             "run {script_file}: it creates managed identity {name} in resource group {group}, federated to \
-             ServiceAccount {}/{} through {issuer}, assigns it {role_text} at {scope}, annotates the \
+             ServiceAccount {}/{} through {issuer}, assigns it {role_text} at {scope}{condition_text}, annotates the \
              ServiceAccount and labels the pods (azure.workload.identity/use)",
             target.agent.namespace, target.service_account
         ),
@@ -1141,6 +1183,7 @@ kubectl -n analytics rollout restart deployment bq-agent
         let name = "id-reports-report-agent-a8a3d9fc";
         let rg = format!("--resource-group rg-aks-prod --subscription {SUBSCRIPTION}");
         let scope = &c.resources[0];
+        let group = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-data-prod");
         assert!(script.ends_with(&format!(
             "set -euo pipefail
 
@@ -1194,21 +1237,146 @@ kubectl -n reports rollout restart deployment report-agent
                 "NotActions": [],
                 "DataActions": ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
                 "NotDataActions": [],
-                "AssignableScopes": [scope],
+                // Azure takes no resource as a custom role's assignable
+                // scope: the storage account's resource group.
+                "AssignableScopes": [group],
             })
         );
         let script = file(&files, "azure-dedicated-9e8d7c6b.sh");
         assert!(
             script.contains(&format!(
-                "\n# 3. A custom role of the carried operations (created, or updated from the file
-#    if it exists: az then warns that the file has no \"id\" and finds it by name).
-EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_9e8d7c6b --scope {scope} --query '[].id' -o tsv)\"
+                "\n# 3. A custom role of the carried operations, assignable in {group} (created, or
+#    updated from the file if it exists: az then warns that the file has no \"id\"
+#    and finds it by name there).
+EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_9e8d7c6b --scope {group} --query '[].id' -o tsv)\"
 if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition \"@$(dirname \"$0\")/azure-role-9e8d7c6b.json\"; \
 else az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-9e8d7c6b.json\"; fi\n"
             )),
             "{script}"
         );
-        assert!(script.contains(" --role scopegraph_reports_report_agent_9e8d7c6b --scope "));
+        // The assignment itself stays at the storage account.
+        assert!(script.contains(&format!(
+            " --role scopegraph_reports_report_agent_9e8d7c6b --scope {scope}\n"
+        )));
+    }
+
+    const BLOB_CONDITION: &str = "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'reports'))";
+
+    /// The kubelet identity's assignment, limited to container `reports`.
+    fn azure_kubelet_conditioned() -> Candidate {
+        let mut c = azure_kubelet();
+        let condition = azure::Condition {
+            expression: BLOB_CONDITION.into(),
+            version: Some("2.0".into()),
+        };
+        c.evidence.push(EvidenceRef {
+            kind: azure::ASSIGNMENT_CONDITION.into(),
+            reference: condition.reference(),
+            summary: "role assignment … applies only where its condition (version 2.0) holds: …"
+                .into(),
+        });
+        c
+    }
+
+    #[test]
+    fn an_inherited_assignments_condition_goes_with_the_dedicated_identity() {
+        let c = azure_kubelet_conditioned();
+        let scope = &c.resources[0];
+        let files = written(&c);
+        let script = file(&files, "azure-dedicated-9e8d7c6b.sh");
+        assert!(
+            script.contains(&format!(
+                "\n# 4. Assign it at the same scope, under the inherited
+#    assignment's condition (a new identity or role definition can take a
+#    few minutes to replicate; run the script again if it is not found).
+az role assignment create --assignee-object-id \"$PRINCIPAL_ID\" --assignee-principal-type ServicePrincipal \
+--role 2a2b9908-6ea1-4ae2-8e65-a410df84e7d1 --scope {scope} \
+--condition '((!(ActionMatches{{'\\''Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'\\''}})) OR \
+(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals '\\''reports'\\''))' \
+--condition-version 2.0\n\n"
+            )),
+            "{script}"
+        );
+        let summary = judge(&c).unwrap().reduction.unwrap().summary;
+        assert!(
+            summary.contains(&format!(
+                " at {scope} under the inherited assignment's condition, annotates the ServiceAccount"
+            )),
+            "{summary}"
+        );
+        // Narrowed to a custom role: the same condition.
+        let mut c = azure_kubelet_conditioned();
+        c.usage.observed_days = 14;
+        c.usage.used_permissions =
+            strings(&["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]);
+        let files = written(&c);
+        assert!(file(&files, "azure-dedicated-9e8d7c6b.sh").contains(
+            " --role scopegraph_reports_report_agent_9e8d7c6b --scope /subscriptions/7f9c2b1e-4a3d-4c8e-9b21-5d6e7f8a9b0c/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/streportsprod --condition '((!(ActionMatches{"
+        ));
+    }
+
+    #[test]
+    fn what_an_azure_dedicated_identity_cannot_carry_writes_no_script() {
+        let cases: [(Candidate, &str); 3] = [
+            (
+                {
+                    let mut c = azure_kubelet();
+                    c.evidence.push(EvidenceRef {
+                        kind: azure::ASSIGNMENT_CONDITION.into(),
+                        reference: "{\"condition\":".into(),
+                        summary: "role assignment a applies only where its condition holds: x"
+                            .into(),
+                    });
+                    c
+                },
+                "no dedicated managed identity written: the role assignment's condition cannot be read \
+                 from its evidence (role assignment a applies only where its condition holds: x)",
+            ),
+            (
+                {
+                    let mut c = azure_kubelet();
+                    c.usage.observed_days = 14;
+                    c.usage.used_permissions = c.permissions.clone();
+                    c.evidence.push(EvidenceRef {
+                        kind: azure::ROLE_CONDITION.into(),
+                        reference: "azure-built-in-roles:8b54135c-b56d-4d72-a534-26097cfdc8d8#/permissions/0/condition".into(),
+                        summary: "built-in role R: permission block 0 applies only where its condition holds: y".into(),
+                    });
+                    c
+                },
+                "no dedicated managed identity written: a custom role cannot carry the condition of the \
+                 role's permission block (built-in role R: permission block 0 applies only where its \
+                 condition holds: y), so it would grant the block's operations without it",
+            ),
+            (
+                {
+                    let mut c = azure_kubelet();
+                    c.usage.observed_days = 14;
+                    c.usage.used_permissions = c.permissions.clone();
+                    c.resources = vec!["/".into()];
+                    c
+                },
+                "no dedicated managed identity written: no custom role can be assignable at / (Azure \
+                 takes only a management group, subscription or resource group as a custom role's \
+                 AssignableScopes)",
+            ),
+        ];
+        for (c, missing) in cases {
+            let files = written(&c);
+            assert_eq!(names(&files), ["upstream-9e8d7c6b.txt"], "{missing}");
+            let summary = judge(&c).unwrap().reduction.unwrap().summary;
+            assert!(summary.ends_with(&format!("; {missing}")), "{summary}");
+        }
+        // The block's condition goes with the built-in role itself.
+        let mut c = azure_kubelet();
+        c.evidence.push(EvidenceRef {
+            kind: azure::ROLE_CONDITION.into(),
+            ..EvidenceRef::default()
+        });
+        assert!(
+            file(&written(&c), "azure-dedicated-9e8d7c6b.sh")
+                .contains(" --role 2a2b9908-6ea1-4ae2-8e65-a410df84e7d1 --scope ")
+        );
     }
 
     #[test]

@@ -22,11 +22,22 @@
 //! The files are named by the assignment's first candidate id, so that
 //! every finding of the assignment writes the same files with the same
 //! content.
+//!
+//! The custom role is assignable at the assignment's resource group (its
+//! subscription or management group when the assignment is at that level):
+//! Azure takes no resource as a custom role's `AssignableScopes`. The new
+//! assignment is at the old one's scope, under its ABAC condition, which
+//! the provider cites as evidence. What could not be replaced without
+//! granting more, or at all, gets no files and the summary says why: a
+//! condition that cannot be read, a role permission block with a condition
+//! of its own (a custom role cannot carry it), a scope no custom role can
+//! be assignable at (the root `/`).
 
 use crate::place::Place;
 use crate::render::{comment_text, shell_word};
 use scopegraph_artifacts::azure::{
-    assign_command, create_definition_command, principal_type, role_definition,
+    Condition, assign_command, assignable_scope, assignment_condition, create_definition_command,
+    principal_type, role_condition, role_definition,
 };
 use scopegraph_sdk::{Artifact, Candidate, Cloud};
 use std::collections::BTreeSet;
@@ -71,23 +82,25 @@ pub fn role_name(place: &Place) -> String {
 /// The custom role definition (`azure-role-{short}.json`) and the script
 /// that swaps the assignment (`azure-reassign-{short}.sh`) for the
 /// assignment whose grants are `grants` (in id order), at `place` (see
-/// [`place`]). Nothing when a grant's plane is unknown, or nothing is kept.
-pub fn artifacts(grants: &[Grant<'_>], place: &Place) -> Vec<Artifact> {
+/// [`place`]). Nothing when a grant's plane is unknown, or nothing is kept;
+/// `Err`, saying why, when a replacement would grant more than the old
+/// assignment or cannot be made (see the module doc).
+pub fn artifacts(grants: &[Grant<'_>], place: &Place) -> Result<Vec<Artifact>, String> {
     let Some(first) = grants.first().map(|g| g.candidate) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let (Some(scope), Some(holder)) = (first.resources.first(), first.chain.last()) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let Some(object_id) = holder.node.strip_prefix("azure:").filter(|s| !s.is_empty()) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let assignment = first.grant.source.as_str();
     if !assignment
         .to_ascii_lowercase()
         .contains("/providers/microsoft.authorization/roleassignments/")
     {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut actions = BTreeSet::new();
     let mut data_actions = BTreeSet::new();
@@ -96,12 +109,19 @@ pub fn artifacts(grants: &[Grant<'_>], place: &Place) -> Vec<Artifact> {
         match Plane::of(grant.candidate) {
             Some(Plane::Actions) => actions.extend(kept),
             Some(Plane::DataActions) => data_actions.extend(kept),
-            None => return Vec::new(),
+            None => return Ok(Vec::new()),
         }
     }
     if actions.is_empty() && data_actions.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
+    let condition = condition(grants)?;
+    let assignable = assignable_scope(scope).ok_or_else(|| {
+        format!(
+            "no Azure script written: no custom role can be assignable at {scope} (Azure takes only a \
+             management group, subscription or resource group as a custom role's AssignableScopes)"
+        )
+    })?;
     let actions: Vec<String> = actions.into_iter().map(String::from).collect();
     let data_actions: Vec<String> = data_actions.into_iter().map(String::from).collect();
     let findings: Vec<String> = grants
@@ -120,7 +140,13 @@ pub fn artifacts(grants: &[Grant<'_>], place: &Place) -> Vec<Artifact> {
         first.agent, assignment, days
     );
     let role_file = format!("azure-role-{}.json", place.short);
-    let definition = role_definition(&name, &description, &actions, &data_actions, scope);
+    let definition = role_definition(&name, &description, &actions, &data_actions, &assignable);
+    let condition_note = if condition.is_some() {
+        "# The old assignment has a condition (ABAC): the new one is made under the same\n\
+         # condition, word for word, so that it grants no more than the old one did.\n"
+    } else {
+        ""
+    };
     let script = format!(
         "#!/usr/bin/env bash\n\
          # scopegraph unused-excess, {findings_word} {findings}: role assignment\n\
@@ -131,12 +157,13 @@ pub fn artifacts(grants: &[Grant<'_>], place: &Place) -> Vec<Artifact> {
          # scope, then deletes the old assignment. Deleting it removes everything its role\n\
          # grants, so the custom role keeps what is used of all of it, control-plane\n\
          # actions and data actions alike: this is the assignment's only script.\n\
+         {condition_note}\
          set -euo pipefail\n\n\
-         # 1. The custom role (created, or updated from the file if it exists: az then\n\
-         #    warns that the file has no \"id\" and finds the role by its name).\n\
+         # 1. The custom role, assignable in {assignable_comment}\n\
+         #    (created, or updated from the file if it exists: az then warns that the\n\
+         #    file has no \"id\" and finds the role by its name there).\n\
          {create}\n\n\
-         # 2. Assign it to the same principal at the same scope (a new role definition\n\
-         #    can take a few minutes to replicate; run the script again if it is not found).\n\
+         # 2. Assign it to the same principal at the same scope{under}\n\
          {assign}\n\n\
          # 3. Delete the old assignment.\n\
          az role assignment delete --ids {assignment_id}\n",
@@ -149,16 +176,26 @@ pub fn artifacts(grants: &[Grant<'_>], place: &Place) -> Vec<Artifact> {
         assignment_comment = comment_text(assignment),
         object_comment = comment_text(object_id),
         used = actions.len() + data_actions.len(),
-        create = create_definition_command(&name, &role_file, scope),
+        assignable_comment = comment_text(&assignable),
+        create = create_definition_command(&name, &role_file, &assignable),
+        under = if condition.is_some() {
+            ", under the old\n\
+             #    assignment's condition (a new role definition can take a few minutes to\n\
+             #    replicate; run the script again if it is not found)."
+        } else {
+            " (a new role definition\n\
+             #    can take a few minutes to replicate; run the script again if it is not found)."
+        },
         assign = assign_command(
             &shell_word(object_id),
             principal_type(&holder.kind),
             &name,
-            scope
+            scope,
+            condition.as_ref(),
         ),
         assignment_id = shell_word(assignment),
     );
-    vec![
+    Ok(vec![
         Artifact {
             path: place.file(&role_file),
             content: definition,
@@ -167,17 +204,48 @@ pub fn artifacts(grants: &[Grant<'_>], place: &Place) -> Vec<Artifact> {
             path: place.file(&format!("azure-reassign-{}.sh", place.short)),
             content: script,
         },
-    ]
+    ])
+}
+
+/// The assignment's ABAC condition, which its replacement is made under:
+/// the same in every grant's evidence. `Err` when it cannot be read, or a
+/// grant's role permission block has a condition of its own, which a custom
+/// role cannot carry.
+fn condition(grants: &[Grant<'_>]) -> Result<Option<Condition>, String> {
+    let mut condition = None;
+    for (index, grant) in grants.iter().enumerate() {
+        if let Some(block) = role_condition(grant.candidate) {
+            return Err(format!(
+                "no Azure script written: a custom role cannot carry the condition of the role's \
+                 permission block ({}), so it would grant the block's operations without it",
+                block.summary
+            ));
+        }
+        let this = assignment_condition(grant.candidate)
+            .map_err(|why| format!("no Azure script written: {why}"))?;
+        if index > 0 && this != condition {
+            return Err(
+                "no Azure script written: the assignment's grants cite different conditions".into(),
+            );
+        }
+        condition = this;
+    }
+    Ok(condition)
 }
 
 /// How the two files are applied, for the reduction summary (`place` as
 /// [`place`] gives it).
-pub fn how_to_apply(place: &Place) -> String {
+pub fn how_to_apply(place: &Place, grants: &[Grant<'_>]) -> String {
+    let under = if matches!(condition(grants), Ok(Some(_))) {
+        " under the old assignment's condition"
+    } else {
+        ""
+    };
     format!(
         "run azure-reassign-{short}.sh: it creates the custom role azure-role-{short}.json \
          (az role definition create --role-definition @azure-role-{short}.json, or update if it \
-         exists), assigns it at the same scope and deletes the old assignment, for every finding \
-         of the assignment at once",
+         exists), assigns it at the same scope{under} and deletes the old assignment, for every \
+         finding of the assignment at once",
         short = place.short
     )
 }
@@ -186,10 +254,17 @@ pub fn how_to_apply(place: &Place) -> String {
 mod tests {
     use super::*;
     use crate::testing::{artifacts, evidence, hop, owned, paths, reduction};
+    use scopegraph_artifacts::azure::Condition;
     use scopegraph_sdk::Cloud;
     use serde_json::json;
 
     const SCOPE: &str = "/subscriptions/7f9c2b1e-4a3d-4c8e-9b21-5d6e7f8a9b0c/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/streportsprod";
+    /// Where the custom role is assignable: the storage account's group.
+    const GROUP: &str =
+        "/subscriptions/7f9c2b1e-4a3d-4c8e-9b21-5d6e7f8a9b0c/resourceGroups/rg-data-prod";
+    /// The fixture's condition on the assignment (`role-assignments.json`,
+    /// entry 3): blob reads in container `reports` only.
+    const CONDITION: &str = "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'reports'))";
     const OBJECT_ID: &str = "b2d3f4a5-2222-4b3c-9d4e-6f7a8b9c0d12";
 
     fn assignment() -> String {
@@ -266,7 +341,7 @@ mod tests {
             "NotActions": [],
             "DataActions": data_actions,
             "NotDataActions": [],
-            "AssignableScopes": [SCOPE],
+            "AssignableScopes": [GROUP],
         })
     }
 
@@ -302,9 +377,10 @@ mod tests {
 # actions and data actions alike: this is the assignment's only script.
 set -euo pipefail
 
-# 1. The custom role (created, or updated from the file if it exists: az then
-#    warns that the file has no \"id\" and finds the role by its name).
-EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_5e1f0c2a --scope {SCOPE} --query '[].id' -o tsv)\"
+# 1. The custom role, assignable in {GROUP}
+#    (created, or updated from the file if it exists: az then warns that the
+#    file has no \"id\" and finds the role by its name there).
+EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_5e1f0c2a --scope {GROUP} --query '[].id' -o tsv)\"
 if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition \"@$(dirname \"$0\")/azure-role-5e1f0c2a.json\"; else az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-5e1f0c2a.json\"; fi
 
 # 2. Assign it to the same principal at the same scope (a new role definition
@@ -380,6 +456,270 @@ az role assignment delete --ids {assignment}
         assert!(script.contains(
             "az role assignment delete --ids '/subscriptions/s/resourceGroups/rg (old)/providers/Microsoft.Storage/storageAccounts/st/providers/Microsoft.Authorization/roleAssignments/0a1b2c3d-0004-4e5f-8a9b-0c1d2e3f4a04'\n"
         ));
+        // The role is looked up where it is assignable.
+        assert!(script.contains(
+            " --scope '/subscriptions/s/resourceGroups/rg (old)' --query '[].id' -o tsv)\"\n"
+        ));
+    }
+
+    /// `c` as the provider emits a grant of an assignment with `condition`.
+    fn conditioned(mut c: Candidate, condition: &str, version: Option<&str>) -> Candidate {
+        let condition = Condition {
+            expression: condition.into(),
+            version: version.map(String::from),
+        };
+        c.evidence.push(evidence(
+            "role-assignment-condition",
+            &condition.reference(),
+            "role assignment … applies only where its condition holds: …",
+        ));
+        c
+    }
+
+    #[test]
+    fn a_conditioned_assignment_is_replaced_under_the_same_condition() {
+        let c = conditioned(
+            candidate(
+                "dataActions",
+                &[&blobs("delete"), &blobs("read"), &blobs("write")],
+                &[&blobs("read")],
+            ),
+            CONDITION,
+            Some("2.0"),
+        );
+        let reduction = reduction(&c);
+        let artifacts = &reduction.artifacts;
+        let role: serde_json::Value = serde_json::from_str(&artifacts[0].content).unwrap();
+        assert_eq!(role, definition(&[], &[blobs("read")]));
+        assert_eq!(
+            artifacts[1].content,
+            format!(
+                "#!/usr/bin/env bash
+# scopegraph unused-excess, finding 5e1f0c2a9b7d3e41: role assignment
+# {assignment}
+# gives {OBJECT_ID} operations of which 1 were exercised over 14 observed days.
+# This script creates a custom role of exactly those operations (or updates the
+# one an earlier run created), assigns it to the same principal at the same
+# scope, then deletes the old assignment. Deleting it removes everything its role
+# grants, so the custom role keeps what is used of all of it, control-plane
+# actions and data actions alike: this is the assignment's only script.
+# The old assignment has a condition (ABAC): the new one is made under the same
+# condition, word for word, so that it grants no more than the old one did.
+set -euo pipefail
+
+# 1. The custom role, assignable in {GROUP}
+#    (created, or updated from the file if it exists: az then warns that the
+#    file has no \"id\" and finds the role by its name there).
+EXISTING_ROLE=\"$(az role definition list --custom-role-only true --name scopegraph_reports_report_agent_5e1f0c2a --scope {GROUP} --query '[].id' -o tsv)\"
+if [ -n \"$EXISTING_ROLE\" ]; then az role definition update --role-definition \"@$(dirname \"$0\")/azure-role-5e1f0c2a.json\"; else az role definition create --role-definition \"@$(dirname \"$0\")/azure-role-5e1f0c2a.json\"; fi
+
+# 2. Assign it to the same principal at the same scope, under the old
+#    assignment's condition (a new role definition can take a few minutes to
+#    replicate; run the script again if it is not found).
+az role assignment create --assignee-object-id {OBJECT_ID} --assignee-principal-type ServicePrincipal --role scopegraph_reports_report_agent_5e1f0c2a --scope {SCOPE} \
+--condition '((!(ActionMatches{{'\\''Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'\\''}})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals '\\''reports'\\''))' \
+--condition-version 2.0
+
+# 3. Delete the old assignment.
+az role assignment delete --ids {assignment}
+",
+                assignment = assignment()
+            )
+        );
+        assert!(
+            reduction.summary.contains(
+                ", assigns it at the same scope under the old assignment's condition and deletes the old assignment"
+            ),
+            "{}",
+            reduction.summary
+        );
+        // Run with az printing its arguments: the new assignment gets the
+        // condition as one word, exactly; the role is looked up, written
+        // and assigned where the file says.
+        let calls = run_with_fake_az(&artifacts[1].content);
+        let create = calls
+            .iter()
+            .find(|argv| argv.starts_with(&["role", "assignment", "create"].map(String::from)))
+            .expect("an assignment");
+        assert_eq!(
+            create[create.len() - 4..],
+            ["--condition", CONDITION, "--condition-version", "2.0"].map(String::from)
+        );
+        let at = create.iter().position(|w| w == "--scope").unwrap();
+        assert_eq!(create[at + 1], SCOPE);
+        let lookup = &calls[0];
+        assert_eq!(
+            lookup[..3],
+            ["role", "definition", "list"].map(String::from)
+        );
+        let at = lookup.iter().position(|w| w == "--scope").unwrap();
+        assert_eq!(lookup[at + 1], GROUP);
+        assert_eq!(role["AssignableScopes"], json!([lookup[at + 1]]));
+    }
+
+    /// Run `script` under bash with `az` a function that records each call's
+    /// arguments (and answers the role look-up with nothing): the calls.
+    fn run_with_fake_az(script: &str) -> Vec<Vec<String>> {
+        let dir = std::env::temp_dir().join(format!(
+            "scopegraph-azure-script-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("reassign.sh");
+        // Each argument NUL-terminated, each call ended by a newline.
+        let fake =
+            "az() { printf '%s\\0' \"$@\" >> \"$AZ_CALLS\"; printf '\\n' >> \"$AZ_CALLS\"; }\n";
+        std::fs::write(
+            &path,
+            script.replacen(
+                "set -euo pipefail\n",
+                &format!("set -euo pipefail\n{fake}"),
+                1,
+            ),
+        )
+        .unwrap();
+        let calls = dir.join("calls");
+        let out = std::process::Command::new("bash")
+            .arg(&path)
+            .env("AZ_CALLS", &calls)
+            .output()
+            .unwrap();
+        let recorded = std::fs::read_to_string(&calls).unwrap_or_default();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        recorded
+            .split_terminator("\0\n")
+            .map(|call| call.split('\0').map(String::from).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_condition_without_a_version_leaves_it_to_azure() {
+        let c = conditioned(
+            candidate("actions", &[&op("delete"), &op("read")], &[&op("read")]),
+            "@Resource[x] StringEquals 'a'",
+            None,
+        );
+        let script = &artifacts(&c)[1].content;
+        assert!(
+            script.contains(&format!(
+                " --scope {SCOPE} --condition '@Resource[x] StringEquals '\\''a'\\'''\n\n"
+            )),
+            "{script}"
+        );
+        assert!(!script.contains("--condition-version"));
+    }
+
+    #[test]
+    fn what_would_grant_more_or_cannot_be_assigned_gets_no_files_and_says_why() {
+        let base = || candidate("actions", &[&op("delete"), &op("read")], &[&op("read")]);
+        let why = |c: &Candidate| {
+            let reduction = reduction(c);
+            assert!(reduction.artifacts.is_empty(), "{:?}", reduction.artifacts);
+            reduction.summary
+        };
+        // A condition the classifier cannot read: an assignment without it
+        // would grant more.
+        let mut c = base();
+        c.evidence.push(evidence(
+            "role-assignment-condition",
+            "{\"condition\": \"x\"}",
+            "role assignment r applies only where its condition holds: x",
+        ));
+        let summary = why(&c);
+        assert!(
+            summary.ends_with(
+                "; no Azure script written: the role assignment's condition cannot be read from its evidence \
+                 (role assignment r applies only where its condition holds: x)"
+            ),
+            "{summary}"
+        );
+        // The role's block has a condition of its own.
+        let mut c = base();
+        c.evidence.push(evidence(
+            "role-condition",
+            "azure-built-in-roles:8b54135c-b56d-4d72-a534-26097cfdc8d8#/permissions/0/condition",
+            "built-in role Key Vault Data Access Administrator: permission block 0 applies only where its condition holds: …",
+        ));
+        let summary = why(&c);
+        assert!(
+            summary.contains(
+                "; no Azure script written: a custom role cannot carry the condition of the role's permission block \
+                 (built-in role Key Vault Data Access Administrator: "
+            ),
+            "{summary}"
+        );
+        // Two grants of one assignment citing different conditions.
+        let control = conditioned(base(), "a", Some("2.0"));
+        let mut data = conditioned(
+            data_plane(&[&blobs("read"), &blobs("write")], &[&blobs("read")]),
+            "b",
+            Some("2.0"),
+        );
+        let batch = [control.clone(), data.clone()];
+        let summary = reduction_among(&control, &batch).summary;
+        assert!(
+            summary.ends_with(
+                "; no Azure script written: the assignment's grants cite different conditions"
+            ),
+            "{summary}"
+        );
+        // ...or one citing none: the same.
+        data.evidence.pop();
+        assert!(
+            reduction_among(&control, &[control.clone(), data])
+                .artifacts
+                .is_empty()
+        );
+        // The root scope: no custom role is assignable there.
+        let mut c = base();
+        c.resources = vec!["/".into()];
+        c.grant.source =
+            "/providers/Microsoft.Authorization/roleAssignments/0a1b2c3d-0004-4e5f-8a9b-0c1d2e3f4a04"
+                .into();
+        let summary = why(&c);
+        assert!(
+            summary.ends_with(
+                "; no Azure script written: no custom role can be assignable at / (Azure takes only a management \
+                 group, subscription or resource group as a custom role's AssignableScopes)"
+            ),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn the_role_is_assignable_at_the_scope_when_that_can_be_one() {
+        for (scope, assignable) in [
+            (
+                "/subscriptions/s-1/resourcegroups/rg-data-prod",
+                "/subscriptions/s-1/resourceGroups/rg-data-prod",
+            ),
+            ("/subscriptions/s-1", "/subscriptions/s-1"),
+            (
+                "/providers/Microsoft.Management/managementGroups/mg-agents",
+                "/providers/Microsoft.Management/managementGroups/mg-agents",
+            ),
+        ] {
+            let mut c = candidate("actions", &[&op("delete"), &op("read")], &[&op("read")]);
+            c.resources = vec![scope.into()];
+            c.grant.source = format!(
+                "{scope}/providers/Microsoft.Authorization/roleAssignments/0a1b2c3d-0004-4e5f-8a9b-0c1d2e3f4a04"
+            );
+            let artifacts = artifacts(&c);
+            let role: serde_json::Value = serde_json::from_str(&artifacts[0].content).unwrap();
+            assert_eq!(role["AssignableScopes"], json!([assignable]), "{scope}");
+            let script = &artifacts[1].content;
+            assert!(
+                script.contains(&format!(" --scope {assignable} --query ")),
+                "{script}"
+            );
+            assert!(script.contains(&format!(" --scope {scope}\n")), "{script}");
+        }
     }
 
     /// `bash -n` accepts `script` (read from standard input).

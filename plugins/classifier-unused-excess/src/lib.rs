@@ -27,11 +27,13 @@
 //! - Azure (`src/azure.rs`): `azure-role-{short}.json`, a custom role definition
 //!   of the observed operations of every grant of the role assignment (each
 //!   in `Actions` or `DataActions`, the plane the grant cites) for `az role
-//!   definition create`, and `azure-reassign-{short}.sh`, which creates it
-//!   (or updates it, if it exists), assigns it at the same scope and deletes
-//!   the old assignment: one pair per assignment, which the findings of all
-//!   its grants point to (`{short}` is then that of the assignment's first
-//!   candidate id).
+//!   definition create`, assignable in the assignment's resource group (or
+//!   subscription, or management group), and `azure-reassign-{short}.sh`,
+//!   which creates it (or updates it, if it exists), assigns it at the same
+//!   scope under the same ABAC condition and deletes the old assignment: one
+//!   pair per assignment, which the findings of all its grants point to
+//!   (`{short}` is then that of the assignment's first candidate id). None,
+//!   and the summary says why, when the replacement would grant more.
 //!
 //! Inherited grants get no files (the fix is the upstream binding), nor do
 //! grants with no observed use (the fix is to remove them) or too little
@@ -241,7 +243,10 @@ fn reduction(
     batch: &[Candidate],
     min_observed_days: u32,
 ) -> Reduction {
-    let artifacts = artifacts(candidate, batch, min_observed_days);
+    let (artifacts, none_because) = match artifacts(candidate, batch, min_observed_days) {
+        Ok(artifacts) => (artifacts, None),
+        Err(why) => (Vec::new(), Some(why)),
+    };
     let summary = if runtime::is_open_egress(candidate) {
         "apply the NetworkPolicy allowing only the observed egress".to_string()
     } else if runtime::is_syscalls(candidate) {
@@ -259,16 +264,20 @@ fn reduction(
             let how = match candidate.cloud {
                 Cloud::Aws => policy::how_to_apply(candidate, &place),
                 Cloud::Gcp => gcp::how_to_apply(&place),
-                Cloud::Azure => azure::how_to_apply(&azure::place(
-                    &place,
-                    &assignment_grants(candidate, batch, min_observed_days),
-                )),
+                Cloud::Azure => {
+                    let grants = assignment_grants(candidate, batch, min_observed_days);
+                    azure::how_to_apply(&azure::place(&place, &grants), &grants)
+                }
                 Cloud::Kubernetes => kubernetes::how_to_apply(),
             };
             if !how.is_empty() {
                 summary.push_str("; ");
                 summary.push_str(&how);
             }
+        }
+        if let Some(why) = none_because {
+            summary.push_str("; ");
+            summary.push_str(&why);
         }
         summary
     };
@@ -288,19 +297,24 @@ fn reduction(
 /// Nothing when the grant is inherited (the fix is upstream) or nothing was
 /// used: the fix is to remove the grant, and an empty policy or role is not
 /// a valid document. (Observing no egress at all is a result, though: the
-/// NetworkPolicy then denies all egress.)
-fn artifacts(candidate: &Candidate, batch: &[Candidate], min_observed_days: u32) -> Vec<Artifact> {
+/// NetworkPolicy then denies all egress.) `Err` says why there are none
+/// where a replacement could not be made without granting more.
+fn artifacts(
+    candidate: &Candidate,
+    batch: &[Candidate],
+    min_observed_days: u32,
+) -> Result<Vec<Artifact>, String> {
     let Some(agent) = AgentId::parse(&candidate.agent) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let short: String = candidate.id.chars().take(8).collect();
     if runtime::is_open_egress(candidate) {
-        return runtime::network_policy(candidate, &agent, &short)
+        return Ok(runtime::network_policy(candidate, &agent, &short)
             .into_iter()
-            .collect();
+            .collect());
     }
     if !candidate.grant.owned {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     // A rule of a binding never used still points to the binding's
     // replacement, if any of its rules were used; so does a grant of an
@@ -310,19 +324,19 @@ fn artifacts(candidate: &Candidate, batch: &[Candidate], min_observed_days: u32)
         && !kubernetes_rbac
         && candidate.cloud != Cloud::Azure
     {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     if runtime::is_syscalls(candidate) {
-        return runtime::seccomp_profile(candidate, &agent, &short)
+        return Ok(runtime::seccomp_profile(candidate, &agent, &short)
             .into_iter()
-            .collect();
+            .collect());
     }
     let Some(place) = Place::of(candidate) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     match candidate.cloud {
-        Cloud::Aws => policy::artifacts(candidate, &place),
-        Cloud::Gcp => gcp::artifacts(candidate, &place),
+        Cloud::Aws => Ok(policy::artifacts(candidate, &place)),
+        Cloud::Gcp => Ok(gcp::artifacts(candidate, &place)),
         Cloud::Azure => {
             let grants = assignment_grants(candidate, batch, min_observed_days);
             azure::artifacts(&grants, &azure::place(&place, &grants))
@@ -337,9 +351,9 @@ fn artifacts(candidate: &Candidate, batch: &[Candidate], min_observed_days: u32)
                         && c.principal == candidate.principal
                 })
                 .collect();
-            kubernetes::replacement_rbac(candidate, &binding, &agent)
+            Ok(kubernetes::replacement_rbac(candidate, &binding, &agent)
                 .into_iter()
-                .collect()
+                .collect())
         }
     }
 }

@@ -325,6 +325,8 @@ pub struct RoleAssignment {
     pub scope: String,
     /// The ABAC condition, in Azure's condition language.
     pub condition: Option<String>,
+    /// `conditionVersion` of the condition (`2.0`).
+    pub condition_version: Option<String>,
     /// `createdBy`: the object id of whoever made the assignment.
     pub created_by: Option<String>,
     pub origin: Origin,
@@ -341,6 +343,7 @@ struct RawAssignment {
     role_definition_name: Option<String>,
     scope: Option<String>,
     condition: Option<String>,
+    condition_version: Option<String>,
     created_by: Option<String>,
 }
 
@@ -599,6 +602,7 @@ impl AzureRecords {
             role_definition_name: text(raw.role_definition_name),
             scope,
             condition: text(raw.condition),
+            condition_version: text(raw.condition_version),
             created_by: text(raw.created_by),
             origin,
         });

@@ -24,6 +24,7 @@ use crate::azure::{AzureRecords, RoleAssignment, SnapshotRole};
 use crate::identities::Directory;
 use crate::output::{Output, principal_id};
 use crate::roles::{PermissionBlock, RoleDefinition, catalogue, guid_of};
+use scopegraph_sdk::spelling::json_str;
 use scopegraph_sdk::{Cloud, EvidenceRef, Grant, Node};
 use std::collections::{BTreeMap, HashMap};
 
@@ -115,6 +116,60 @@ impl Found<'_> {
             },
         }
     }
+
+    /// Evidence that permission block `block` has a condition of its own
+    /// (kind `role-condition`, pointing to it): a custom role of its
+    /// operations could not carry it.
+    fn condition_evidence(&self, block: usize, condition: &str) -> EvidenceRef {
+        let pointer = format!("/permissions/{block}/condition");
+        let summary = format!(
+            "{} {}: permission block {block} applies only where its condition holds: {}",
+            self.kind(),
+            self.definition().name,
+            one_line(condition)
+        );
+        match self {
+            Found::Snapshot(role) => role.origin.evidence_at("role-condition", &pointer, summary),
+            Found::BuiltIn(definition) => EvidenceRef {
+                kind: "role-condition".into(),
+                reference: format!("azure-built-in-roles:{}#{pointer}", definition.guid),
+                summary,
+            },
+        }
+    }
+}
+
+/// Evidence of the assignment's ABAC condition, for a replacement
+/// assignment to carry: kind `role-assignment-condition`, its reference the
+/// JSON object `{"condition":…,"conditionVersion":…}` (in this order, no
+/// spaces, the version `null` when the assignment has none), which
+/// `scopegraph-artifacts` reads back (`azure::Condition::parse`).
+fn condition_evidence(assignment: &RoleAssignment) -> Option<EvidenceRef> {
+    let condition = assignment.condition.as_deref()?;
+    let version = assignment.condition_version.as_deref();
+    Some(EvidenceRef {
+        kind: "role-assignment-condition".into(),
+        reference: format!(
+            "{{\"condition\":{},\"conditionVersion\":{}}}",
+            json_str(condition),
+            version.map_or("null".into(), json_str)
+        ),
+        summary: format!(
+            "role assignment {} applies only where its condition{} holds: {}",
+            assignment.id,
+            version.map_or(String::new(), |v| format!(" (version {v})")),
+            one_line(condition)
+        ),
+    })
+}
+
+/// `text` on one line, for a summary.
+fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_control())
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn quoted(patterns: &[String]) -> String {
@@ -371,6 +426,14 @@ fn grant_role(
                     found.evidence(index, plane, allow, deny),
                 ]
                 .into_iter()
+                .chain(condition_evidence(assignment))
+                .chain(
+                    block
+                        .condition
+                        .as_deref()
+                        .filter(|c| !c.trim().is_empty())
+                        .map(|c| found.condition_evidence(index, c)),
+                )
                 .chain(assignment.created_by.as_ref().map(|by| {
                     // Who to ask to narrow the assignment.
                     assignment.origin.evidence(
@@ -422,7 +485,9 @@ fn unknown_role(assignment: &RoleAssignment, out: &mut Output) {
         effect: scopegraph_sdk::Effect::Allow,
         source: assignment.id.clone(),
         conditions: assignment.condition.iter().cloned().collect(),
-        evidence: vec![assignment_evidence(assignment, &role)],
+        evidence: std::iter::once(assignment_evidence(assignment, &role))
+            .chain(condition_evidence(assignment))
+            .collect(),
     });
 }
 

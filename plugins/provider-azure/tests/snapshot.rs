@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use provider_azure::AzureProvider;
-use scopegraph_sdk::{Document, Grant, Level, Node, Provider, ProviderOutput, mock::MockHost};
+use scopegraph_sdk::{
+    Document, EvidenceRef, Grant, Level, Node, Provider, ProviderOutput, mock::MockHost,
+};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 const SUBSCRIPTION: &str = "/subscriptions/7f9c2b1e-4a3d-4c8e-9b21-5d6e7f8a9b0c";
@@ -704,6 +706,94 @@ fn storage_blob_data_reader_expands_into_both_planes() {
         data.evidence[1].summary,
         "built-in role Storage Blob Data Reader: dataActions \
          [Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read]"
+    );
+    // Both grants cite the condition and its version, exactly, for a
+    // replacement assignment to carry.
+    for g in [data, control] {
+        let cited: Vec<&EvidenceRef> = g
+            .evidence
+            .iter()
+            .filter(|e| e.kind == "role-assignment-condition")
+            .collect();
+        assert_eq!(cited.len(), 1, "{:?}", g.evidence);
+        assert_eq!(
+            cited[0].reference,
+            format!("{{\"condition\":\"{condition}\",\"conditionVersion\":\"2.0\"}}")
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&cited[0].reference).unwrap();
+        assert_eq!(parsed["condition"], condition);
+        assert_eq!(
+            cited[0].summary,
+            format!(
+                "role assignment {} applies only where its condition (version 2.0) holds: {condition}",
+                assignment(4, &storage)
+            )
+        );
+        assert!(!g.evidence.iter().any(|e| e.kind == "role-condition"));
+    }
+    // Assignments without a condition cite none.
+    let contributor = grant(&out, &grant_id(2, SUBSCRIPTION, "0/actions"));
+    assert!(
+        !contributor
+            .evidence
+            .iter()
+            .any(|e| e.kind == "role-assignment-condition")
+    );
+}
+
+#[test]
+fn a_role_blocks_own_condition_is_cited() {
+    // The data reader's assignment, of Key Vault Data Access Administrator
+    // instead: its block limits which roles it may assign. A multi-line
+    // assignment condition without a version is cited as it is.
+    let assignments = include_str!("fixtures/azure/role-assignments.json")
+        .replace(
+            "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+            "8b54135c-b56d-4d72-a534-26097cfdc8d8",
+        )
+        .replace(
+            "\"conditionVersion\": \"2.0\"",
+            "\"conditionVersion\": null",
+        )
+        .replace("((!(ActionMatches", "(\\r\\n (!(ActionMatches");
+    let out = resolve(snapshot_with("azure/role-assignments", &assignments));
+    let control = grant(&out, &grant_id(4, &storage_account(), "0/actions"));
+    let block: Vec<&EvidenceRef> = control
+        .evidence
+        .iter()
+        .filter(|e| e.kind == "role-condition")
+        .collect();
+    assert_eq!(block.len(), 1, "{:?}", control.evidence);
+    assert_eq!(
+        block[0].reference,
+        "azure-built-in-roles:8b54135c-b56d-4d72-a534-26097cfdc8d8#/permissions/0/condition"
+    );
+    assert!(
+        block[0].summary.starts_with(
+            "built-in role Key Vault Data Access Administrator: permission block 0 applies only where its condition holds: ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'}))"
+        ),
+        "{}",
+        block[0].summary
+    );
+    let condition = control
+        .evidence
+        .iter()
+        .find(|e| e.kind == "role-assignment-condition")
+        .unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&condition.reference).unwrap();
+    assert!(
+        parsed["condition"]
+            .as_str()
+            .unwrap()
+            .starts_with("(\r\n (!(ActionMatches{")
+    );
+    assert_eq!(parsed["conditionVersion"], serde_json::Value::Null);
+    assert!(
+        condition
+            .summary
+            .contains(" applies only where its condition holds: ( (!(ActionMatches{"),
+        "{}",
+        condition.summary
     );
 }
 

@@ -7,10 +7,17 @@
 //! action), so [`Plane::of`] reads it from the grant's evidence, which cites
 //! the role's block as `…#/permissions/{block}/actions` or
 //! `…#/permissions/{block}/dataActions`.
+//!
+//! What a grant's `conditions` say does not reach a candidate, so the
+//! provider also cites an assignment's ABAC condition as evidence of kind
+//! [`ASSIGNMENT_CONDITION`] (read by [`assignment_condition`], carried to the
+//! replacement assignment by [`assign_command`]) and a role's own block
+//! condition as evidence of kind [`ROLE_CONDITION`], which a custom role
+//! cannot carry.
 
-use crate::text::{json_list, shell_word, truncate};
-use scopegraph_sdk::Candidate;
+use crate::text::{json_list, json_string, shell_word, truncate};
 use scopegraph_sdk::spelling::json_str;
+use scopegraph_sdk::{Candidate, EvidenceRef};
 
 /// Azure's limit on a role definition's description.
 const DESCRIPTION_MAX: usize = 1024;
@@ -30,6 +37,9 @@ impl Plane {
     /// `None` when no evidence cites one, or evidence cites both.
     pub fn of(candidate: &Candidate) -> Option<Plane> {
         let mut planes = candidate.evidence.iter().filter_map(|e| {
+            if e.kind == ASSIGNMENT_CONDITION {
+                return None; // its reference is JSON, not a pointer
+            }
             let (_, pointer) = e.reference.rsplit_once('#')?;
             let segments: Vec<&str> = pointer.split('/').collect();
             let [.., "permissions", block, plane] = segments.as_slice() else {
@@ -83,6 +93,129 @@ pub fn resource_group(resource_id: &str) -> Option<(&str, &str)> {
     .then_some((subscription, group))
 }
 
+/// Where a custom role for an assignment at `scope` can be made assignable:
+/// the scope itself when it is a management group, subscription or
+/// resource group, the enclosing resource group (or subscription, for a
+/// resource outside any group) when it is a resource, since Azure takes no
+/// other `AssignableScopes` for a custom role. Its segment names are matched
+/// case-insensitively (`az` prints `resourcegroups` as well as
+/// `resourceGroups`) and written in ARM's spelling. `None` for the root
+/// scope `/` and anything not under a management group or subscription.
+pub fn assignable_scope(scope: &str) -> Option<String> {
+    let segments: Vec<&str> = scope
+        .strip_prefix('/')?
+        .trim_end_matches('/')
+        .split('/')
+        .collect();
+    let named = |segment: &str, name: &str| segment.eq_ignore_ascii_case(name);
+    match segments.as_slice() {
+        [providers, management, groups, group, ..]
+            if named(providers, "providers")
+                && named(management, "Microsoft.Management")
+                && named(groups, "managementGroups")
+                && !group.is_empty() =>
+        {
+            Some(format!(
+                "/providers/Microsoft.Management/managementGroups/{group}"
+            ))
+        }
+        [subscriptions, subscription, rest @ ..]
+            if named(subscriptions, "subscriptions") && !subscription.is_empty() =>
+        {
+            Some(match rest {
+                [groups, group, ..] if named(groups, "resourceGroups") && !group.is_empty() => {
+                    format!("/subscriptions/{subscription}/resourceGroups/{group}")
+                }
+                _ => format!("/subscriptions/{subscription}"),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The evidence kind that carries a role assignment's ABAC condition. Its
+/// reference is the JSON object `{"condition":…,"conditionVersion":…}`
+/// (these two keys in this order, no spaces; the version a string or
+/// `null` when the assignment names none), as [`Condition::reference`]
+/// writes it; its summary is for humans.
+pub const ASSIGNMENT_CONDITION: &str = "role-assignment-condition";
+
+/// The evidence kind that says the role's permission block the grant comes
+/// from has a condition of its own (some built-in roles' blocks do, e.g.
+/// limiting which roles `roleAssignments/write` may assign). Its reference
+/// points to the block's `condition`. A custom role cannot carry it, so a
+/// custom role of such a grant's operations would grant them unconditioned.
+pub const ROLE_CONDITION: &str = "role-condition";
+
+/// A role assignment's ABAC condition, in Azure's condition language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub expression: String,
+    /// `conditionVersion` (`2.0`); Azure takes a missing one as `2.0`.
+    pub version: Option<String>,
+}
+
+impl Condition {
+    /// The reference of its [`ASSIGNMENT_CONDITION`] evidence.
+    pub fn reference(&self) -> String {
+        format!(
+            "{{\"condition\":{},\"conditionVersion\":{}}}",
+            json_str(&self.expression),
+            self.version.as_deref().map_or("null".into(), json_str)
+        )
+    }
+
+    /// What [`Condition::reference`] wrote; `None` for anything else, or an
+    /// empty condition.
+    pub fn parse(reference: &str) -> Option<Condition> {
+        let rest = reference.strip_prefix("{\"condition\":")?;
+        let (expression, rest) = json_string(rest)?;
+        let rest = rest.strip_prefix(",\"conditionVersion\":")?;
+        let (version, rest) = match rest.strip_prefix("null") {
+            Some(rest) => (None, rest),
+            None => json_string(rest).map(|(v, rest)| (Some(v), rest))?,
+        };
+        (rest == "}" && !expression.trim().is_empty()).then_some(Condition {
+            expression,
+            version,
+        })
+    }
+}
+
+/// The ABAC condition of the role assignment the candidate's grant comes
+/// from, from its [`ASSIGNMENT_CONDITION`] evidence: `Ok(None)` when it cites
+/// none, `Err` (saying why) when that evidence cannot be read or cites two
+/// different conditions, so that a caller writes no assignment that might
+/// lack it.
+pub fn assignment_condition(candidate: &Candidate) -> Result<Option<Condition>, String> {
+    let mut found: Option<Condition> = None;
+    for evidence in candidate
+        .evidence
+        .iter()
+        .filter(|e| e.kind == ASSIGNMENT_CONDITION)
+    {
+        let Some(condition) = Condition::parse(&evidence.reference) else {
+            return Err(format!(
+                "the role assignment's condition cannot be read from its evidence ({})",
+                evidence.summary
+            ));
+        };
+        match &found {
+            Some(other) if *other != condition => {
+                return Err("the grant cites two different role assignment conditions".into());
+            }
+            _ => found = Some(condition),
+        }
+    }
+    Ok(found)
+}
+
+/// The evidence that the grant's role permission block has a condition of
+/// its own ([`ROLE_CONDITION`]), if it does.
+pub fn role_condition(candidate: &Candidate) -> Option<&EvidenceRef> {
+    candidate.evidence.iter().find(|e| e.kind == ROLE_CONDITION)
+}
+
 /// The `--assignee-principal-type` for a holder's node kind.
 pub fn principal_type(kind: &str) -> &'static str {
     match kind {
@@ -94,7 +227,9 @@ pub fn principal_type(kind: &str) -> &'static str {
 
 /// A custom role definition named `name`, of `actions` (control plane) and
 /// `data_actions` (data plane), each sorted and deduplicated, assignable at
-/// `scope`; the description is cut to Azure's limit. The shape is the one
+/// `scope`, which must be what [`assignable_scope`] gives (a management
+/// group, subscription or resource group); the description is cut to
+/// Azure's limit. The shape is the one
 /// `az role definition create` and `update` read (`Name`, `IsCustom`,
 /// `Description`, `Actions`, `NotActions`, `DataActions`, `NotDataActions`,
 /// `AssignableScopes`).
@@ -123,8 +258,9 @@ pub fn role_definition(
 
 /// `az role definition create` of the file (a name of `[A-Za-z0-9._-]`)
 /// next to the script, or `az role definition update` from the same file
-/// when a custom role of that `name` exists at `scope` (the file's
-/// assignable scope) already: a script that stopped half-way (a role not
+/// when a custom role of that `name` exists at `scope` already, which must
+/// be the file's `AssignableScopes` entry (what [`assignable_scope`] gives),
+/// not the assignment's scope: a script that stopped half-way (a role not
 /// yet replicated when it is assigned) can be run again, and one written
 /// by a later audit brings the role to the operations then observed.
 ///
@@ -147,13 +283,29 @@ pub fn create_definition_command(name: &str, file: &str, scope: &str) -> String 
 
 /// `az role assignment create` of `role` (name or GUID) at `scope` to the
 /// principal `assignee`, which is already one shell word (a quoted object
-/// id, or `"$VARIABLE"`).
-pub fn assign_command(assignee: &str, principal_type: &str, role: &str, scope: &str) -> String {
-    format!(
+/// id, or `"$VARIABLE"`), under `condition` when there is one (with its
+/// version when known; Azure takes a missing one as `2.0`).
+pub fn assign_command(
+    assignee: &str,
+    principal_type: &str,
+    role: &str,
+    scope: &str,
+    condition: Option<&Condition>,
+) -> String {
+    let mut command = format!(
         "az role assignment create --assignee-object-id {assignee} --assignee-principal-type {principal_type} --role {} --scope {}",
         shell_word(role),
         shell_word(scope)
-    )
+    );
+    if let Some(condition) = condition {
+        command.push_str(" --condition ");
+        command.push_str(&shell_word(&condition.expression));
+        if let Some(version) = &condition.version {
+            command.push_str(" --condition-version ");
+            command.push_str(&shell_word(version));
+        }
+    }
+    command
 }
 
 #[cfg(test)]
@@ -240,10 +392,216 @@ mod tests {
                 "\"$P\"",
                 "ServicePrincipal",
                 "Reader",
-                "/subscriptions/s/resourceGroups/rg (old)"
+                "/subscriptions/s/resourceGroups/rg (old)",
+                None
             ),
             "az role assignment create --assignee-object-id \"$P\" --assignee-principal-type ServicePrincipal --role Reader --scope '/subscriptions/s/resourceGroups/rg (old)'"
         );
+    }
+
+    #[test]
+    fn custom_roles_are_assignable_at_the_group_subscription_or_management_group_of_the_scope() {
+        let cases = [
+            ("/subscriptions/s-1", Some("/subscriptions/s-1")),
+            ("/subscriptions/s-1/", Some("/subscriptions/s-1")),
+            (
+                "/subscriptions/s-1/resourceGroups/rg-data",
+                Some("/subscriptions/s-1/resourceGroups/rg-data"),
+            ),
+            // az prints both spellings; ARM's is written.
+            (
+                "/SUBSCRIPTIONS/s-1/resourcegroups/rg-data",
+                Some("/subscriptions/s-1/resourceGroups/rg-data"),
+            ),
+            (
+                "/subscriptions/s-1/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/st",
+                Some("/subscriptions/s-1/resourceGroups/rg-data"),
+            ),
+            (
+                "/subscriptions/s-1/resourcegroups/rg-data/providers/Microsoft.Storage/storageAccounts/st/blobServices/default/containers/reports",
+                Some("/subscriptions/s-1/resourceGroups/rg-data"),
+            ),
+            (
+                "/subscriptions/s-1/providers/Microsoft.Security/pricings/default",
+                Some("/subscriptions/s-1"),
+            ),
+            (
+                "/providers/Microsoft.Management/managementGroups/mg",
+                Some("/providers/Microsoft.Management/managementGroups/mg"),
+            ),
+            (
+                "/providers/microsoft.management/managementgroups/mg",
+                Some("/providers/Microsoft.Management/managementGroups/mg"),
+            ),
+            ("/", None),
+            ("", None),
+            ("/providers/Microsoft.Capacity/reservationOrders/r", None),
+            ("/subscriptions//resourceGroups/rg", None),
+            ("subscriptions/s-1", None),
+        ];
+        for (scope, assignable) in cases {
+            assert_eq!(assignable_scope(scope).as_deref(), assignable, "{scope}");
+        }
+    }
+
+    const BLOB_CONDITION: &str = "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'reports'))";
+
+    fn blob_condition() -> Condition {
+        Condition {
+            expression: BLOB_CONDITION.into(),
+            version: Some("2.0".into()),
+        }
+    }
+
+    #[test]
+    fn a_condition_is_carried_in_its_evidence_reference() {
+        let condition = blob_condition();
+        let reference = condition.reference();
+        assert_eq!(
+            reference,
+            format!("{{\"condition\":\"{BLOB_CONDITION}\",\"conditionVersion\":\"2.0\"}}")
+        );
+        // It is JSON, and reads back.
+        let parsed: serde_json::Value = serde_json::from_str(&reference).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"condition": BLOB_CONDITION, "conditionVersion": "2.0"})
+        );
+        assert_eq!(Condition::parse(&reference), Some(condition));
+        let multiline = Condition {
+            expression: "(\r\n (\r\n  @Resource[x] StringEquals \"a\\b\"\r\n )\r\n)".into(),
+            version: None,
+        };
+        assert!(
+            multiline
+                .reference()
+                .ends_with(",\"conditionVersion\":null}")
+        );
+        assert_eq!(
+            Condition::parse(&multiline.reference()),
+            Some(multiline.clone())
+        );
+        for bad in [
+            "",
+            "azure/role-assignments#/3/condition",
+            "{\"condition\":\"\",\"conditionVersion\":null}",
+            "{\"condition\":\"x\"}",
+            "{\"conditionVersion\":\"2.0\",\"condition\":\"x\"}",
+            "{\"condition\":\"x\",\"conditionVersion\":\"2.0\"} ",
+        ] {
+            assert_eq!(Condition::parse(bad), None, "{bad}");
+        }
+
+        let mut c = cited("azure/role-assignments#/3");
+        assert_eq!(assignment_condition(&c), Ok(None));
+        let evidence = |reference: String| EvidenceRef {
+            kind: ASSIGNMENT_CONDITION.into(),
+            reference,
+            summary: "s".into(),
+        };
+        c.evidence.push(evidence(blob_condition().reference()));
+        assert_eq!(assignment_condition(&c), Ok(Some(blob_condition())));
+        c.evidence.push(evidence(blob_condition().reference()));
+        assert_eq!(assignment_condition(&c), Ok(Some(blob_condition())));
+        c.evidence.push(evidence(multiline.reference()));
+        assert!(assignment_condition(&c).is_err());
+        c.evidence.truncate(2);
+        c.evidence.push(evidence("{garbled".into()));
+        assert!(assignment_condition(&c).is_err());
+        assert!(role_condition(&c).is_none());
+        c.evidence.push(EvidenceRef {
+            kind: ROLE_CONDITION.into(),
+            ..EvidenceRef::default()
+        });
+        assert!(role_condition(&c).is_some());
+    }
+
+    /// The words bash makes of `command` once `az` only prints its
+    /// arguments, NUL-terminated.
+    fn argv_of(command: &str) -> Vec<String> {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "set -euo pipefail\naz() {{ printf '%s\\0' \"$@\"; }}\n{command}"
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{command}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut words: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split('\0')
+            .map(String::from)
+            .collect();
+        assert_eq!(words.pop().as_deref(), Some(""));
+        words
+    }
+
+    #[test]
+    fn the_replacement_assignment_keeps_the_condition_word_for_word() {
+        let scope = "/subscriptions/s/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/streportsprod";
+        let command = assign_command(
+            "\"$P\"",
+            "ServicePrincipal",
+            "r_1",
+            scope,
+            Some(&blob_condition()),
+        );
+        assert_eq!(
+            command,
+            format!(
+                "az role assignment create --assignee-object-id \"$P\" --assignee-principal-type ServicePrincipal --role r_1 --scope {scope} \
+                 --condition '((!(ActionMatches{{'\\''Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'\\''}})) OR \
+                 (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals '\\''reports'\\''))' \
+                 --condition-version 2.0"
+            )
+        );
+        let expected = |condition: &Condition| -> Vec<String> {
+            let mut words: Vec<String> = [
+                "role",
+                "assignment",
+                "create",
+                "--assignee-object-id",
+                "object id",
+                "--assignee-principal-type",
+                "ServicePrincipal",
+                "--role",
+                "r_1",
+                "--scope",
+                scope,
+                "--condition",
+                &condition.expression,
+            ]
+            .map(String::from)
+            .to_vec();
+            if let Some(version) = &condition.version {
+                words.extend(["--condition-version".to_string(), version.clone()]);
+            }
+            words
+        };
+        let run = |condition: &Condition| {
+            let command =
+                assign_command("\"$P\"", "ServicePrincipal", "r_1", scope, Some(condition));
+            assert_eq!(
+                argv_of(&format!("P='object id'\n{command}")),
+                expected(condition),
+                "{command}"
+            );
+        };
+        run(&blob_condition());
+        // Whatever a condition holds reaches az as one word: quotes,
+        // brackets, `@`, `!`, `$`, backquotes, globs, line breaks.
+        run(&Condition {
+            expression: "(\r\n !(ActionMatches{'a/b'}) OR @Request[x:y] StringLike '*$(id)`id`$HOME\\' \"q\" ?[]\n)".into(),
+            version: Some("2.0".into()),
+        });
+        run(&Condition {
+            expression: "@Resource[x] StringEquals 'it'\\''s'".into(),
+            version: None,
+        });
     }
 
     #[test]

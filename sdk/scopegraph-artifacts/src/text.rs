@@ -41,6 +41,57 @@ pub fn json_list(items: &[String], indent: &str) -> String {
     format!("[\n{}\n{indent}]", body.join(",\n"))
 }
 
+/// The JSON string literal (RFC 8259) that `text` starts with, decoded, and
+/// the text after it; `None` when `text` does not start with a valid one
+/// (a lone surrogate escape is not valid). What the SDK's `json_str` writes
+/// reads back unchanged.
+pub fn json_string(text: &str) -> Option<(String, &str)> {
+    let mut chars = text.strip_prefix('"')?.char_indices();
+    let mut out = String::new();
+    let hex = |chars: &mut std::str::CharIndices<'_>| -> Option<u32> {
+        let mut value = 0;
+        for _ in 0..4 {
+            value = value * 16 + chars.next()?.1.to_digit(16)?;
+        }
+        Some(value)
+    };
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &text[at + 2..])),
+            '\\' => match chars.next()?.1 {
+                '"' => out.push('"'),
+                '\\' => out.push('\\'),
+                '/' => out.push('/'),
+                'b' => out.push('\u{8}'),
+                'f' => out.push('\u{c}'),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'u' => {
+                    let high = hex(&mut chars)?;
+                    let code = if (0xd800..0xdc00).contains(&high) {
+                        let (Some((_, '\\')), Some((_, 'u'))) = (chars.next(), chars.next()) else {
+                            return None;
+                        };
+                        let low = hex(&mut chars)?;
+                        if !(0xdc00..0xe000).contains(&low) {
+                            return None;
+                        }
+                        0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00)
+                    } else {
+                        high
+                    };
+                    out.push(char::from_u32(code)?);
+                }
+                _ => return None,
+            },
+            c if (c as u32) < 0x20 => return None,
+            c => out.push(c),
+        }
+    }
+    None
+}
+
 /// `{prefix}{parts joined by separator}{separator}{suffix}`, every character
 /// of the parts and the suffix outside `[A-Za-z0-9]` replaced by
 /// `separator`, and the parts cut so the whole fits `max` characters
@@ -81,6 +132,39 @@ mod tests {
         assert_eq!(shell_word("~root"), "'~root'");
         assert_eq!(comment_text("a\nb"), "a b");
         assert_eq!(comment_text("a\r\n# b"), "a  # b");
+    }
+
+    #[test]
+    fn json_strings_read_back_what_json_str_and_serde_json_write() {
+        let odd = "a \"quoted\" \\ back\tslash\nnew line \u{1}\u{7f}\u{2028} é 🦀 {'x'} [@] ! a/b";
+        for written in [
+            scopegraph_sdk::spelling::json_str(odd),
+            serde_json::to_string(odd).unwrap(),
+            // Escapes neither writes.
+            serde_json::to_string(odd)
+                .unwrap()
+                .replace("é", "\\u00e9")
+                .replace("🦀", "\\ud83e\\udd80")
+                .replace("/", "\\/"),
+        ] {
+            assert_eq!(
+                json_string(&format!("{written},rest")),
+                Some((odd.to_string(), ",rest")),
+                "{written}"
+            );
+        }
+        assert_eq!(json_string("\"\"").unwrap(), (String::new(), ""));
+        for bad in [
+            "x\"a\"",
+            "\"open",
+            "\"\\x\"",
+            "\"\\ud83e\"",
+            "\"\\ud83e\\u0041\"",
+            "\"\\u12\"",
+            "\"a\nb\"",
+        ] {
+            assert_eq!(json_string(bad), None, "{bad}");
+        }
     }
 
     #[test]

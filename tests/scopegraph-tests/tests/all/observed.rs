@@ -2,7 +2,9 @@
 //! events through `audit`, to the findings and the artifacts a user
 //! applies, each artifact checked by the tools that would apply it.
 
-use super::support::{DEMO, assert_parses_as_shell, audit_dir as audit, copy_tree, strings};
+use super::support::{
+    DEMO, assert_parses_as_shell, audit_dir as audit, az_calls, copy_tree, strings,
+};
 use super::validate;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -678,7 +680,11 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
         "{actions:?}"
     );
     assert_eq!(role["DataActions"], json!([]));
-    assert_eq!(role["AssignableScopes"], json!([scope]));
+    // Azure takes no resource as a custom role's assignable scope: the
+    // storage account's resource group; the assignment stays on the account.
+    let group = "/subscriptions/7f9c2b1e-4a3d-4c8e-9b21-5d6e7f8a9b0c/resourceGroups/rg-data-prod";
+    assert!(scope.starts_with(group) && scope != group, "{scope}");
+    assert_eq!(role["AssignableScopes"], json!([group]));
     // Every script written parses, the reassign script among them (it
     // creates the custom role if it does not exist yet and updates it from
     // the file if it does, so that it can be run again).
@@ -703,6 +709,29 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
         ),
         "{text}"
     );
+    // Run with an az that records its arguments: the role is looked up at
+    // its assignable scope, created from the file, assigned at the
+    // assignment's scope with no condition (the assignment has none), and
+    // the old assignment deleted.
+    let calls = az_calls(&dir.join(role_path).with_file_name(&reassign));
+    let verbs: Vec<String> = calls.iter().map(|c| c[..3].join(" ")).collect();
+    assert_eq!(
+        verbs,
+        [
+            "role definition list",
+            "role definition create",
+            "role assignment create",
+            "role assignment delete"
+        ],
+        "{calls:?}"
+    );
+    let flag = |call: &[String], name: &str| -> Option<String> {
+        let at = call.iter().position(|w| w == name)?;
+        call.get(at + 1).cloned()
+    };
+    assert_eq!(flag(&calls[0], "--scope").as_deref(), Some(group));
+    assert_eq!(flag(&calls[2], "--scope").as_deref(), Some(scope.as_str()));
+    assert_eq!(flag(&calls[2], "--condition"), None);
 
     // The Storage Blob Data Reader assignment grants control-plane actions
     // and data actions (a grant each). Every finding of it with files
@@ -724,6 +753,44 @@ fn azure_activity_scopes_an_owned_assignment_down_and_leaves_unloggable_reads_un
         "{role:#}"
     );
     assert!(!strings(&role["Actions"]).is_empty(), "{role:#}");
+    // The assignment reads blobs in container `reports` only (its ABAC
+    // condition): the new one is made under the same condition, word for
+    // word, or it would read every container of the account.
+    let fixture: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(AZURE).join("azure/role-assignments.json")).unwrap(),
+    )
+    .unwrap();
+    let condition = fixture[3]["condition"].as_str().unwrap();
+    assert!(condition.contains("StringEquals 'reports'"), "{condition}");
+    assert_eq!(fixture[3]["conditionVersion"], "2.0");
+    let script = dir.join(
+        files[0]
+            .replace("/azure-role-", "/azure-reassign-")
+            .replace(".json", ".sh"),
+    );
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(
+        text.contains(
+            " --condition '((!(ActionMatches{'\\''Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'\\''})) \
+             OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals '\\''reports'\\''))' \
+             --condition-version 2.0\n"
+        ),
+        "{text}"
+    );
+    let calls = az_calls(&script);
+    let create: Vec<&Vec<String>> = calls
+        .iter()
+        .filter(|c| c[..3] == ["role", "assignment", "create"])
+        .collect();
+    assert_eq!(create.len(), 1, "{calls:?}");
+    assert_eq!(
+        create[0][create[0].len() - 4..],
+        ["--condition", condition, "--condition-version", "2.0"]
+    );
+    assert_eq!(
+        role["AssignableScopes"],
+        json!(["/subscriptions/7f9c2b1e-4a3d-4c8e-9b21-5d6e7f8a9b0c/resourceGroups/rg-data-prod"])
+    );
 
     // The Reader assignment at the management group is all reads: the
     // Activity Log cannot tell, so it is not called unused.

@@ -86,3 +86,43 @@ pub fn strings(value: &serde_json::Value) -> Vec<&str> {
         .map(|item| item.as_str().unwrap())
         .collect()
 }
+
+/// Runs the script at `path` with an `az` on the `PATH` that only records
+/// its arguments (and prints nothing, so look-ups find nothing): the
+/// argument vectors of its calls, in order. The script must succeed.
+pub fn az_calls(path: &Path) -> Vec<Vec<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let az = bin.path().join("az");
+    // Each argument NUL-terminated, each call ended by a newline.
+    std::fs::write(
+        &az,
+        "#!/usr/bin/env bash\nprintf '%s\\0' \"$@\" >> \"$AZ_CALLS\"\nprintf '\\n' >> \"$AZ_CALLS\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let calls = bin.path().join("calls");
+    std::fs::write(&calls, "").unwrap();
+    let path_var = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = std::process::Command::new("bash")
+        .arg(path)
+        .env("PATH", path_var)
+        .env("AZ_CALLS", &calls)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::read_to_string(&calls)
+        .unwrap()
+        .split_terminator("\0\n")
+        .map(|call| call.split('\0').map(String::from).collect())
+        .collect()
+}
