@@ -101,24 +101,28 @@ impl<'de> Params<'de> {
         self.entries.iter().map(|(_, value)| value)
     }
 
-    /// Keep `value` under `key`, or forget `key` (a repeated key keeps
-    /// its last value, as in `Value`).
-    fn set(&mut self, key: Cow<'de, str>, value: Option<Param<'de>>) {
-        let at = self
-            .entries
-            .binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref()));
-        match (at, value) {
-            (Ok(at), Some(value)) => {
+    /// Keep `value` under `key` (a repeated key keeps its last value, as
+    /// in `Value`).
+    fn keep(&mut self, key: Cow<'de, str>, value: Param<'de>) {
+        match self.find(&key) {
+            Ok(at) => {
                 if let Some(entry) = self.entries.get_mut(at) {
                     entry.1 = value;
                 }
             }
-            (Err(at), Some(value)) => self.entries.insert(at, (key, value)),
-            (Ok(at), None) => {
-                self.entries.remove(at);
-            }
-            (Err(_), None) => {}
+            Err(at) => self.entries.insert(at, (key, value)),
         }
+    }
+
+    /// Forget `key`: a repeated key whose last value does not matter.
+    fn forget(&mut self, key: &str) {
+        if let Ok(at) = self.find(key) {
+            self.entries.remove(at);
+        }
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(key))
     }
 }
 
@@ -137,9 +141,9 @@ impl<'de> Shape<'de> for Params<'de> {
                 Param::Other => false,
             };
             if matters {
-                params.set(key, Some(value));
+                params.keep(key, value);
             } else if !params.entries.is_empty() {
-                params.set(key, None);
+                params.forget(&key);
             }
         }
         Ok(Some(params))
