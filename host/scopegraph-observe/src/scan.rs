@@ -4,9 +4,10 @@
 //! the parsing itself (BENCHMARKS.md has the figures).
 //!
 //! It reads a strict subset of JSON and leaves the rest to `serde_json`.
-//! On a string it must read that holds an escape, a number it must read
-//! that is not a plain integer, nesting deeper than [`MAX_DEPTH`], or
-//! anything that is not JSON, it stops with [`Stop::Unsure`] and the caller
+//! On a key that holds an escape, an escaped surrogate without its other
+//! half in a value it reads, a number it must read that is not a plain
+//! integer, nesting deeper than [`MAX_DEPTH`], or anything that is not
+//! JSON, it stops with [`Stop::Unsure`] and the caller
 //! reads the text again with `serde_json`, whose answer stands. What it
 //! does read, it reads as `serde_json` would: it validates what it passes
 //! over as `IgnoredAny` does (strings, escapes, numbers, literals,
@@ -145,8 +146,10 @@ impl<'de> Scanner<'de> {
         }
     }
 
-    /// A string that is read, borrowed: one with escapes is left to
-    /// serde_json, which decodes them.
+    /// A key (or `Records`), borrowed: one with escapes is left to
+    /// serde_json, which decodes them. (Values that are read are decoded
+    /// here, see `token`: policy documents in `requestParameters` are
+    /// strings full of `\"`.)
     fn plain_string(&mut self) -> Scan<&'de str> {
         let start = self.at;
         match self.string()? {
@@ -292,6 +295,7 @@ impl<'de> Scanner<'de> {
     fn field<T: Shape<'de>>(&mut self) -> Scan<Option<T>> {
         Ok(match self.token()? {
             Token::Str(text) => T::from_str(Cow::Borrowed(text)),
+            Token::Decoded(text) => T::from_str(Cow::Owned(text)),
             Token::U64(n) => T::from_u64(n),
             Token::Bool(b) => T::from_bool(b),
             Token::Null => None,
@@ -306,7 +310,14 @@ impl<'de> Scanner<'de> {
         let token = match self.peek().ok_or(Stop::Unsure)? {
             b'"' => {
                 self.at += 1;
-                return self.plain_string().map(Token::Str);
+                let start = self.at;
+                let (end, escaped) = self.string()?;
+                let text = self.text.get(start..end).ok_or(Stop::Unsure)?;
+                return if escaped {
+                    decode(text).map(Token::Decoded)
+                } else {
+                    Ok(Token::Str(text))
+                };
             }
             b'{' => Token::Object,
             b'[' => Token::Array,
@@ -326,6 +337,8 @@ impl<'de> Scanner<'de> {
 /// What a field's value starts with (see `Scanner::token`).
 enum Token<'de> {
     Str(&'de str),
+    /// A string that held escapes, decoded.
+    Decoded(String),
     U64(u64),
     Bool(bool),
     Null,
@@ -348,6 +361,65 @@ fn escape_end(bytes: &[u8], at: usize) -> Scan<usize> {
         }
         _ => Err(Stop::Unsure),
     }
+}
+
+/// The contents of a string (between its quotes, escapes checked by
+/// `Scanner::string`) with its escapes decoded as `serde_json` decodes
+/// them. A `\u` escape that is half of a surrogate pair without its other
+/// half is left to `serde_json`, which refuses it. Out of line: most
+/// strings that are read hold no escape.
+#[cold]
+#[inline(never)]
+fn decode(text: &str) -> Scan<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((plain, escape)) = rest.split_once('\\') {
+        out.push_str(plain);
+        let mut chars = escape.chars();
+        let decoded = match chars.next().ok_or(Stop::Unsure)? {
+            '"' => '"',
+            '\\' => '\\',
+            '/' => '/',
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let high = hex4(&mut chars)?;
+                let code = match high {
+                    0xd800..=0xdbff => {
+                        if (chars.next(), chars.next()) != (Some('\\'), Some('u')) {
+                            return Err(Stop::Unsure);
+                        }
+                        let low = hex4(&mut chars)?;
+                        if !(0xdc00..=0xdfff).contains(&low) {
+                            return Err(Stop::Unsure);
+                        }
+                        0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00)
+                    }
+                    0xdc00..=0xdfff => return Err(Stop::Unsure),
+                    _ => high,
+                };
+                char::from_u32(code).ok_or(Stop::Unsure)?
+            }
+            _ => return Err(Stop::Unsure),
+        };
+        out.push(decoded);
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Four hex digits of a `\u` escape.
+fn hex4(chars: &mut std::str::Chars<'_>) -> Scan<u32> {
+    let mut code = 0;
+    for _ in 0..4 {
+        let digit = chars.next().and_then(|c| c.to_digit(16));
+        code = code * 16 + digit.ok_or(Stop::Unsure)?;
+    }
+    Ok(code)
 }
 
 /// Where the first quote, backslash or control character of `bytes` is
@@ -567,6 +639,11 @@ mod tests {
             CALL.replace(r#""readOnly":true"#, &format!(r#""deep":{}1{}"#, "[".repeat(90), "]".repeat(90))),
             // Text that is not ASCII, across the scanner's 8-byte steps.
             CALL.replace("us-west-2", "us-wést-2-東京-🦀"),
+            // Escapes in what is read, decoded as serde_json decodes them.
+            CALL.replace("GetObject", r"Get\u004fbject"),
+            CALL.replace(r#""key":"k""#, r#""key":"\"a\\b\/c\b\f\n\r\t\u00e9\ud83e\udd80 é""#),
+            CALL.replace("us-west-2", r"\u0075s-west-2\u20ac"),
+            CALL.replace(r#""arn":"arn:aws:iam::111122223333:role/agent""#, r#""arn":"arn:aws:iam::111122223333:role\/agent""#),
             // Read fields of other types, empty containers, repeats.
             CALL.replace(r#""2025-03-02T10:00:00Z""#, "20250302"),
             CALL.replace(r#""type":"AssumedRole""#, r#""type":{}"#),
@@ -585,9 +662,13 @@ mod tests {
     fn leaves_to_serde_json_what_it_does_not_read() {
         let deep = format!(r#""deep":{}1{}"#, "[".repeat(200), "]".repeat(200));
         let unsure = [
-            // Escapes in what is read: serde_json decodes them.
-            CALL.replace("GetObject", r"Get\u004fbject"),
+            // Escapes in keys, and surrogates without their other half in
+            // what is read: serde_json decodes or refuses them.
             CALL.replace(r#""eventName""#, r#""event\u004eame""#),
+            CALL.replace("GetObject", r"GetObject\ud800"),
+            CALL.replace("GetObject", r"GetObject\udc00"),
+            CALL.replace("GetObject", r"GetObject\ud800\u0041"),
+            CALL.replace("GetObject", r"GetObject\ud800\n"),
             // Numbers read that are not plain integers.
             ENTRY.replace(r#"{"code":7}"#, r#"{"code":7.0}"#),
             ENTRY.replace(r#"{"code":7}"#, r#"{"code":-7}"#),
@@ -697,13 +778,13 @@ mod tests {
 
     #[test]
     fn a_records_line_is_read_record_by_record_until_it_stops() {
-        let escaped = CALL.replace("GetObject", r"Get\u004fbject");
+        let escaped = CALL.replace(r#""eventName""#, r#""event\u004eame""#);
         let mut seen = Vec::new();
         let line = format!(r#"{{"Records":[{CALL}, {ENTRY} ,{escaped},{CALL}]}}"#);
         let result = records(&line, |record, index| {
             seen.push((index, record.event_name.is_some()));
         });
-        // Two records read, then the escape left to serde_json.
+        // Two records read, then the escaped key left to serde_json.
         assert_eq!(result, Err(Stop::Unsure));
         assert_eq!(seen, [(0, true), (1, false)]);
         seen.clear();

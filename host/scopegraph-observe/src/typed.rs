@@ -683,7 +683,7 @@ mod tests {
     /// record is delivered twice.
     #[test]
     fn a_records_line_that_is_not_one_whole_value_is_read_once() {
-        let escaped = CALL.replace("GetObject", r"Get\u004fbject");
+        let escaped = CALL.replace(r#""eventName""#, r#""event\u004eame""#);
         for (text, records) in [
             (format!("{{\"Records\":[{CALL},\n{CALL}]}}"), 2),
             (format!("{{\"Records\":[{CALL}\n,{CALL},{CALL}]}}"), 3),
@@ -693,7 +693,7 @@ mod tests {
             ),
             (format!("{{\"Records\":[{CALL},{CALL}]}}{CALL}\n{CALL}"), 4),
             (format!("{{\"Records\":[{CALL},{ENTRY},[1],7]}}"), 2),
-            // The scanner stops at the escape; serde_json reads on.
+            // The scanner stops at the escaped key; serde_json reads on.
             (format!("{{\"Records\":[{CALL},{escaped},{CALL}]}}"), 3),
         ] {
             assert_same("split.json", &text);
