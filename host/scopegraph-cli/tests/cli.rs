@@ -273,8 +273,8 @@ fn demo_classifies_owned_and_inherited_grants_of_the_example_org() {
         .collect();
     assert_eq!(
         owned_bq.len(),
-        2,
-        "jobUser on the project and dataViewer on the dataset"
+        3,
+        "jobUser and (under a condition) dataEditor on the project, dataViewer on the dataset"
     );
     assert!(owned_bq.iter().any(|f| {
         f["permissions"]

@@ -434,6 +434,16 @@ fn gcp_account(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
             candidate.grant.source
         ));
     };
+    // The inherited binding's condition goes with the new one: without it,
+    // the service account would be granted more than the agent inherits.
+    let condition = match gcp::binding_condition(candidate) {
+        Ok(condition) => condition,
+        Err(why) => {
+            return Dedicated::missing(format!(
+                "no dedicated Google service account written: {why}"
+            ));
+        }
+    };
     let carried = Carried::of(candidate);
     let account_id = gcp_account_id(candidate, target.agent);
     let email = format!("{account_id}@{project}.iam.gserviceaccount.com");
@@ -444,6 +454,7 @@ fn gcp_account(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
     );
     let script_file = format!("gcp-dedicated-{}.sh", target.short);
     let role_file = format!("gcp-role-{}.yaml", target.short);
+    let condition_file = format!("gcp-condition-{}.yaml", target.short);
     let mut artifacts = Vec::new();
     let mut script = header(
         candidate,
@@ -496,17 +507,49 @@ fn gcp_account(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
         script.push_str("# 3. No use observed: the same role as the inherited binding.\n\n");
         format!("--role={}", shell_word(role))
     };
+    let under = if condition.is_some() {
+        format!(" under the condition in {condition_file}")
+    } else {
+        String::new()
+    };
     match level.binding_command(gcp::Verb::Add) {
-        Some(add) => script.push_str(&format!(
-            "# 4. Grant it on the same resource.\n{add} --member={} {role_flag}\n\n",
-            shell_word(&member)
-        )),
-        None => script.push_str(&format!(
-            "# 4. No gcloud command edits the IAM policy of\n#    {}\n\
+        Some(add) if condition.is_none() || level.takes_condition() => {
+            let heading = match &condition {
+                Some(_) => {
+                    "# 4. Grant it on the same resource, under the inherited binding's condition."
+                }
+                None => "# 4. Grant it on the same resource.",
+            };
+            // GA gcloud pubsub takes no condition flag, not even `None`.
+            let flag = if level.takes_condition() {
+                format!(
+                    " {}",
+                    gcp::condition_flag(condition.as_ref().map(|_| condition_file.as_str()))
+                )
+            } else {
+                String::new()
+            };
+            script.push_str(&format!(
+                "{heading}\n{add} --member={} {role_flag}{flag}\n\n",
+                shell_word(&member)
+            ));
+        }
+        add => script.push_str(&format!(
+            "# 4. {} the IAM policy of\n#    {}\n{}\
              #    Edit it where it is managed (console, bq, the service's setIamPolicy\n\
-             #    API, Terraform): grant {} to {}.\n\
+             #    API, Terraform): grant {} to {}{under}.\n\
              echo \"grant the role on the resource by hand (see step 4 in $0)\" >&2\n\n",
+            if add.is_some() {
+                "gcloud's command for"
+            } else {
+                "No gcloud command edits"
+            },
             comment_text(resource),
+            if add.is_some() {
+                "#    takes no IAM condition.\n"
+            } else {
+                ""
+            },
             comment_text(role_flag.trim_start_matches("--role=").trim_matches('"')),
             comment_text(&member),
         )),
@@ -517,6 +560,12 @@ fn gcp_account(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
         &shell_word(&format!("iam.gke.io/gcp-service-account={email}")),
         &[],
     ));
+    if let Some(condition) = &condition {
+        artifacts.push(Artifact {
+            path: target.file(&condition_file),
+            content: condition.file(&format!("the inherited binding {}", candidate.grant.source)),
+        });
+    }
     artifacts.push(Artifact {
         path: target.file(&script_file),
         content: script,
@@ -529,11 +578,16 @@ fn gcp_account(candidate: &Candidate, target: &Target<'_>) -> Dedicated {
     } else {
         format!("{role}, {}", carried.describe(candidate))
     };
+    let condition_text = if condition.is_some() {
+        format!(" under the inherited binding's IAM condition ({condition_file})")
+    } else {
+        String::new()
+    };
     Dedicated {
         artifacts,
         how: format!(
             "run {script_file}: it creates Google service account {email} that only ServiceAccount {}/{} can act as, \
-             grants it {role_text} on {resource}, and annotates the ServiceAccount with it",
+             grants it {role_text} on {resource}{condition_text}, and annotates the ServiceAccount with it",
             target.agent.namespace, target.service_account
         ),
         missing: None,
@@ -1137,7 +1191,7 @@ gcloud iam service-accounts add-iam-policy-binding {email} --project=acme-prod -
 if gcloud iam roles describe scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod >/dev/null 2>&1; then gcloud iam roles update scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-2b4d6f81.yaml\" --quiet; else gcloud iam roles create scopegraph_analytics_bq_agent_2b4d6f81 --project=acme-prod --file=\"$(dirname \"$0\")/gcp-role-2b4d6f81.yaml\"; fi
 
 # 4. Grant it on the same resource.
-gcloud projects add-iam-policy-binding acme-prod --member=serviceAccount:{email} --role=projects/acme-prod/roles/scopegraph_analytics_bq_agent_2b4d6f81
+gcloud projects add-iam-policy-binding acme-prod --member=serviceAccount:{email} --role=projects/acme-prod/roles/scopegraph_analytics_bq_agent_2b4d6f81 --condition=None
 
 # 5. Federate ServiceAccount analytics/bq-agent to it and restart the pods onto it.
 kubectl -n analytics annotate --overwrite serviceaccount bq-agent iam.gke.io/gcp-service-account={email}
@@ -1157,8 +1211,117 @@ kubectl -n analytics rollout restart deployment bq-agent
         );
         assert!(file(&files, "gcp-dedicated-2b4d6f81.sh").contains(&format!(
             "\n# 3. No use observed: the same role as the inherited binding.\n\n# 4. Grant it on the same resource.\n\
-             gcloud storage buckets add-iam-policy-binding gs://acme-logs --member=serviceAccount:{email} --role=roles/storage.objectViewer\n"
+             gcloud storage buckets add-iam-policy-binding gs://acme-logs --member=serviceAccount:{email} --role=roles/storage.objectViewer --condition=None\n"
         )));
+    }
+
+    /// The node service account's binding limited to one bucket's objects
+    /// (quotes, a comma and a line break in the expression).
+    fn gcp_condition() -> gcp::Condition {
+        gcp::Condition {
+            expression:
+                "resource.name.startsWith(\"projects/_/buckets/acme-prod-artifacts/\") ||\n\
+                         resource.type == \"storage.googleapis.com/Bucket\""
+                    .into(),
+            title: Some("artifacts bucket, read".into()),
+            description: None,
+        }
+    }
+
+    fn gcp_node_fallback_conditioned() -> Candidate {
+        let mut c = gcp_node_fallback();
+        c.evidence.push(EvidenceRef {
+            kind: gcp::BINDING_CONDITION.into(),
+            reference: gcp_condition().reference(),
+            summary: "the binding of roles/storage.objectViewer applies only where its condition \
+                      \"artifacts bucket, read\" holds: …"
+                .into(),
+        });
+        c
+    }
+
+    #[test]
+    fn an_inherited_bindings_condition_goes_with_the_dedicated_service_account() {
+        let c = gcp_node_fallback_conditioned();
+        let files = written(&c);
+        assert_eq!(
+            names(&files),
+            [
+                "gcp-role-2b4d6f81.yaml",
+                "gcp-condition-2b4d6f81.yaml",
+                "gcp-dedicated-2b4d6f81.sh",
+                "upstream-2b4d6f81.txt"
+            ]
+        );
+        assert_eq!(
+            file(&files, "gcp-condition-2b4d6f81.yaml"),
+            "# The IAM condition of the inherited binding //cloudresourcemanager.googleapis.com/projects/acme-prod IAM binding roles/storage.objectViewer
+# for gcloud's --condition-from-file, exactly as the binding has it.
+expression: \"resource.name.startsWith(\\\"projects/_/buckets/acme-prod-artifacts/\\\") ||\\nresource.type == \\\"storage.googleapis.com/Bucket\\\"\"
+title: \"artifacts bucket, read\"
+"
+        );
+        let script = file(&files, "gcp-dedicated-2b4d6f81.sh");
+        let email = "sg-bq-agent-da9c4b28@acme-prod.iam.gserviceaccount.com";
+        assert!(
+            script.contains(&format!(
+                "\n# 4. Grant it on the same resource, under the inherited binding's condition.\n\
+                 gcloud projects add-iam-policy-binding acme-prod --member=serviceAccount:{email} \
+                 --role=projects/acme-prod/roles/scopegraph_analytics_bq_agent_2b4d6f81 \
+                 --condition-from-file=\"$(dirname \"$0\")/gcp-condition-2b4d6f81.yaml\"\n\n"
+            )),
+            "{script}"
+        );
+        let how = judge(&c).unwrap().reduction.unwrap().summary;
+        assert!(
+            how.contains(
+                " on //cloudresourcemanager.googleapis.com/projects/acme-prod under the inherited \
+                 binding's IAM condition (gcp-condition-2b4d6f81.yaml), and annotates"
+            ),
+            "{how}"
+        );
+
+        // A bucket's gcloud command takes it too; a topic's does not: the
+        // script says what to grant, under which condition.
+        let mut c = gcp_node_fallback_conditioned();
+        c.usage.used_permissions.clear();
+        c.resources = strings(&["//pubsub.googleapis.com/projects/acme-prod/topics/builds"]);
+        c.grant.source = "//pubsub.googleapis.com/projects/acme-prod/topics/builds IAM binding roles/pubsub.subscriber".into();
+        let files = written(&c);
+        let script = file(&files, "gcp-dedicated-2b4d6f81.sh");
+        assert!(
+            script.contains(&format!(
+                "\n# 4. gcloud's command for the IAM policy of\n\
+                 #    //pubsub.googleapis.com/projects/acme-prod/topics/builds\n\
+                 #    takes no IAM condition.\n\
+                 #    Edit it where it is managed (console, bq, the service's setIamPolicy\n\
+                 #    API, Terraform): grant roles/pubsub.subscriber to serviceAccount:{email} \
+                 under the condition in gcp-condition-2b4d6f81.yaml.\n"
+            )),
+            "{script}"
+        );
+        assert!(!script.contains("gcloud pubsub"), "{script}");
+    }
+
+    #[test]
+    fn an_unreadable_inherited_condition_gets_no_dedicated_service_account() {
+        let mut c = gcp_node_fallback();
+        c.evidence.push(EvidenceRef {
+            kind: gcp::BINDING_CONDITION.into(),
+            reference: "{\"expression\":42}".into(),
+            summary: "the binding of roles/storage.objectViewer has a condition scopegraph cannot read whole: {\"expression\":42}".into(),
+        });
+        let files = written(&c);
+        assert_eq!(names(&files), ["upstream-2b4d6f81.txt"]);
+        let summary = judge(&c).unwrap().reduction.unwrap().summary;
+        assert!(
+            summary.contains(
+                "no dedicated Google service account written: the binding's IAM condition cannot be read \
+                 from its evidence (the binding of roles/storage.objectViewer has a condition scopegraph \
+                 cannot read whole: {\"expression\":42})"
+            ),
+            "{summary}"
+        );
     }
 
     #[test]

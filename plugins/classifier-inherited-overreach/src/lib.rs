@@ -17,7 +17,9 @@
 //! dedicated ServiceAccount (`src/cloud.rs`): `aws-role-trust-{short}.json`,
 //! `aws-role-policy-{short}.json` and `aws-dedicated-{short}.sh`;
 //! `gcp-dedicated-{short}.sh` (and `gcp-role-{short}.yaml` when usage
-//! narrows the grant); `azure-dedicated-{short}.sh`,
+//! narrows the grant, `gcp-condition-{short}.yaml` when the inherited
+//! binding has an IAM condition, which the new binding carries);
+//! `azure-dedicated-{short}.sh`,
 //! `azure-workload-patch.yaml` (and `azure-role-{short}.json` when narrowed
 //! or the role is not built in); and `upstream-{short}.txt`, the plan for the
 //! upstream binding. The cloud identity carries only the observed

@@ -11,7 +11,9 @@
 
 use crate::place::Place;
 use crate::render::{comment_text, shell_word};
-use scopegraph_artifacts::gcp::{Verb, custom_role_yaml};
+use scopegraph_artifacts::gcp::{
+    Condition, Verb, binding_condition, condition_flag, custom_role_yaml,
+};
 use scopegraph_sdk::{Artifact, Candidate};
 use std::collections::BTreeSet;
 
@@ -50,24 +52,40 @@ impl<'a> Binding<'a> {
     }
 }
 
-/// The custom role (`gcp-role-{short}.yaml`) and the script that swaps the
-/// binding (`gcp-rebind-{short}.sh`).
-pub fn artifacts(candidate: &Candidate, place: &Place) -> Vec<Artifact> {
+/// The custom role (`gcp-role-{short}.yaml`), the script that swaps the
+/// binding (`gcp-rebind-{short}.sh`) and, for a binding with an IAM
+/// condition, the condition both of its binding commands take
+/// (`gcp-condition-{short}.yaml`). `Err` says why there are none: the
+/// binding's condition cannot be read, and a replacement without it would
+/// grant more than the old binding.
+pub fn artifacts(candidate: &Candidate, place: &Place) -> Result<Vec<Artifact>, String> {
     let Some(binding) = Binding::of(candidate) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
+    let condition =
+        binding_condition(candidate).map_err(|why| format!("no GCP script written: {why}"))?;
     let id = role_id(place);
     let role_file = format!("gcp-role-{}.yaml", place.short);
-    vec![
-        Artifact {
-            path: place.file(&role_file),
-            content: role_yaml(candidate, &binding, &id, &role_file),
-        },
-        Artifact {
-            path: place.file(&format!("gcp-rebind-{}.sh", place.short)),
-            content: rebind_script(candidate, &binding, &id, &role_file),
-        },
-    ]
+    let condition_file = format!("gcp-condition-{}.yaml", place.short);
+    let mut artifacts = vec![Artifact {
+        path: place.file(&role_file),
+        content: role_yaml(candidate, &binding, &id, &role_file),
+    }];
+    let conditioned = condition.as_ref().map(|c| (c, condition_file.as_str()));
+    if let Some(condition) = &condition {
+        artifacts.push(Artifact {
+            path: place.file(&condition_file),
+            content: condition.file(&format!(
+                "the binding of {} to {} on {}",
+                binding.role, binding.member, binding.resource
+            )),
+        });
+    }
+    artifacts.push(Artifact {
+        path: place.file(&format!("gcp-rebind-{}.sh", place.short)),
+        content: rebind_script(candidate, &binding, &id, &role_file, conditioned),
+    });
+    Ok(artifacts)
 }
 
 fn sorted_permissions(candidate: &Candidate) -> Vec<&str> {
@@ -94,7 +112,14 @@ fn role_yaml(candidate: &Candidate, binding: &Binding, id: &str, file: &str) -> 
     )
 }
 
-fn rebind_script(candidate: &Candidate, binding: &Binding, id: &str, role_file: &str) -> String {
+/// `condition`: the old binding's condition and the file it is written to.
+fn rebind_script(
+    candidate: &Candidate,
+    binding: &Binding,
+    id: &str,
+    role_file: &str,
+    condition: Option<(&Condition, &str)>,
+) -> String {
     let parent = binding.level.role_parent();
     let new_role = parent.role_name(id);
     let member = format!("--member={}", shell_word(binding.member));
@@ -105,9 +130,7 @@ fn rebind_script(candidate: &Candidate, binding: &Binding, id: &str, role_file: 
         "# scopegraph unused-excess, finding {}: {} holds {} on\n# {}\n\
          # and exercised {} of its permissions over {} observed days.\n\
          # This script creates a custom role of exactly those permissions, binds it\n\
-         # to the same member on the same resource, then removes the old binding.\n\
-         # If the old binding has an IAM condition, add the same --condition to\n\
-         # both binding commands.\n",
+         # to the same member on the same resource, then removes the old binding.\n",
         comment_text(&candidate.id),
         comment_text(binding.member),
         comment_text(binding.role),
@@ -115,21 +138,48 @@ fn rebind_script(candidate: &Candidate, binding: &Binding, id: &str, role_file: 
         sorted_permissions(candidate).len(),
         candidate.usage.observed_days,
     ));
+    if let Some((condition, file)) = condition {
+        out.push_str(&format!(
+            "# The old binding has an IAM condition (title: {}), which the new one\n\
+             # carries: {file}, next to this script.\n",
+            comment_text(condition.title.as_deref().unwrap_or_default())
+        ));
+    }
     out.push_str("set -euo pipefail\n\n");
     out.push_str(&parent.preamble);
     out.push_str(&format!(
         "# 1. The custom role.\n{}\n\n",
         parent.create_command(id, role_file)
     ));
-    let (Some(add), Some(remove)) = (
+    let commands = match (
         binding.level.binding_command(Verb::Add),
         binding.level.binding_command(Verb::Remove),
-    ) else {
+    ) {
+        (Some(add), Some(remove)) if condition.is_none() || binding.level.takes_condition() => {
+            Some((add, remove))
+        }
+        _ => None,
+    };
+    let Some((add, remove)) = commands else {
+        // No gcloud command, or one that cannot carry the condition.
+        let why = if binding.level.binding_command(Verb::Add).is_some() {
+            "gcloud's command for"
+        } else {
+            "No gcloud command edits"
+        };
+        let cannot = if binding.level.binding_command(Verb::Add).is_some() {
+            "#    takes no IAM condition.\n"
+        } else {
+            ""
+        };
+        let under = condition
+            .map(|(_, file)| format!(" under the condition in {file}"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "# 2. No gcloud command edits the IAM policy of\n#    {}\n\
+            "# 2. {why} the IAM policy of\n#    {}\n{cannot}\
              #    Edit it where it is managed (console, bq, the service's setIamPolicy\n\
              #    API, Terraform): grant {new_role}\n\
-             #    to {} and remove {} from it.\n\
+             #    to {}{under} and remove {} from it.\n\
              echo \"custom role created; now bind it on the resource by hand (see the comments in $0)\" >&2\n",
             comment_text(binding.resource),
             comment_text(binding.member),
@@ -137,21 +187,42 @@ fn rebind_script(candidate: &Candidate, binding: &Binding, id: &str, role_file: 
         ));
         return out;
     };
+    // GA gcloud pubsub takes no condition flag, not even `None`.
+    let flag = if binding.level.takes_condition() {
+        format!(" {}", condition_flag(condition.map(|(_, file)| file)))
+    } else {
+        String::new()
+    };
+    let (under, which) = if condition.is_some() {
+        (
+            ", under the old\n#    binding's condition",
+            " under that condition (other members\n#    and conditions keep it)",
+        )
+    } else {
+        ("", " (other members keep it)")
+    };
     out.push_str(&format!(
-        "# 2. Bind the custom role to the same member on the same resource.\n\
-         {add} {member} {new_role_flag}\n\n\
-         # 3. Remove the old role's binding for this member (other members keep it).\n\
-         {remove} {member} {old_role_flag}\n"
+        "# 2. Bind the custom role to the same member on the same resource{under}.\n\
+         {add} {member} {new_role_flag}{flag}\n\n\
+         # 3. Remove the old role's binding for this member{which}.\n\
+         {remove} {member} {old_role_flag}{flag}\n"
     ));
     out
 }
 
-/// How the two files are applied, for the reduction summary.
-pub fn how_to_apply(place: &Place) -> String {
+/// How the files are applied, for the reduction summary.
+pub fn how_to_apply(candidate: &Candidate, place: &Place) -> String {
+    let under = match binding_condition(candidate) {
+        Ok(Some(_)) => format!(
+            " under the old binding's IAM condition (gcp-condition-{}.yaml)",
+            place.short
+        ),
+        _ => String::new(),
+    };
     format!(
         "run gcp-rebind-{short}.sh: it creates the custom role gcp-role-{short}.yaml \
          (gcloud iam roles create {id} --file=gcp-role-{short}.yaml), binds it to the same member \
-         on the same resource and removes the old role's binding",
+         on the same resource{under} and removes the old role's binding",
         short = place.short,
         id = role_id(place)
     )
@@ -200,7 +271,11 @@ mod tests {
     }
 
     fn script(c: &Candidate) -> String {
-        artifacts(c).remove(1).content
+        artifacts(c)
+            .into_iter()
+            .find(|a| a.path.ends_with(".sh"))
+            .expect("a script")
+            .content
     }
 
     #[test]
@@ -238,18 +313,16 @@ mod tests {
 # and exercised 2 of its permissions over 14 observed days.
 # This script creates a custom role of exactly those permissions, binds it
 # to the same member on the same resource, then removes the old binding.
-# If the old binding has an IAM condition, add the same --condition to
-# both binding commands.
 set -euo pipefail
 
 # 1. The custom role.
 if gcloud iam roles describe scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data >/dev/null 2>&1; then gcloud iam roles update scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data --file=\"$(dirname \"$0\")/gcp-role-5e1f0c2a.yaml\" --quiet; else gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data --file=\"$(dirname \"$0\")/gcp-role-5e1f0c2a.yaml\"; fi
 
 # 2. Bind the custom role to the same member on the same resource.
-gcloud projects add-iam-policy-binding acme-data --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a
+gcloud projects add-iam-policy-binding acme-data --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a --condition=None
 
 # 3. Remove the old role's binding for this member (other members keep it).
-gcloud projects remove-iam-policy-binding acme-data --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com --role=roles/bigquery.jobUser
+gcloud projects remove-iam-policy-binding acme-data --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com --role=roles/bigquery.jobUser --condition=None
 "
         );
         assert!(reduction.summary.ends_with(
@@ -302,11 +375,11 @@ gcloud projects remove-iam-policy-binding acme-data --member=serviceAccount:bq-a
         ));
         assert!(s.contains(
             "\ngcloud resource-manager folders add-iam-policy-binding 4417 --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
-             --role=\"organizations/${ORGANIZATION_ID}/roles/scopegraph_analytics_bq_agent_5e1f0c2a\"\n"
+             --role=\"organizations/${ORGANIZATION_ID}/roles/scopegraph_analytics_bq_agent_5e1f0c2a\" --condition=None\n"
         ));
         assert!(s.contains(
             "\ngcloud resource-manager folders remove-iam-policy-binding 4417 --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
-             --role=roles/bigquery.jobUser\n"
+             --role=roles/bigquery.jobUser --condition=None\n"
         ));
 
         let c = candidate(
@@ -318,7 +391,7 @@ gcloud projects remove-iam-policy-binding acme-data --member=serviceAccount:bq-a
         assert!(s.contains("gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --organization=1021 --file="));
         assert!(s.contains(
             "\ngcloud organizations add-iam-policy-binding 1021 --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
-             --role=organizations/1021/roles/scopegraph_analytics_bq_agent_5e1f0c2a\n"
+             --role=organizations/1021/roles/scopegraph_analytics_bq_agent_5e1f0c2a --condition=None\n"
         ));
         assert!(s.contains("\ngcloud organizations remove-iam-policy-binding 1021 "));
         let role = &artifacts(&c)[0].content;
@@ -341,11 +414,11 @@ gcloud projects remove-iam-policy-binding acme-data --member=serviceAccount:bq-a
         assert!(s.contains("gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --project=\"$PROJECT_ID\" --file="));
         assert!(s.contains(
             "\ngcloud storage buckets add-iam-policy-binding gs://acme-reports --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
-             --role=\"projects/${PROJECT_ID}/roles/scopegraph_analytics_bq_agent_5e1f0c2a\"\n"
+             --role=\"projects/${PROJECT_ID}/roles/scopegraph_analytics_bq_agent_5e1f0c2a\" --condition=None\n"
         ));
         assert!(s.contains(
             "\ngcloud storage buckets remove-iam-policy-binding gs://acme-reports --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
-             --role=roles/storage.objectAdmin\n"
+             --role=roles/storage.objectAdmin --condition=None\n"
         ));
 
         let c = candidate(
@@ -357,7 +430,7 @@ gcloud projects remove-iam-policy-binding acme-data --member=serviceAccount:bq-a
         assert!(s.contains(
             "\ngcloud iam service-accounts add-iam-policy-binding etl@acme-data.iam.gserviceaccount.com --project=acme-data \
              --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
-             --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a\n"
+             --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a --condition=None\n"
         ));
 
         // BigQuery datasets have no gcloud IAM command: the script creates the
@@ -389,13 +462,13 @@ echo \"custom role created; now bind it on the resource by hand (see the comment
         assert!(s.contains(
             "\ngcloud projects add-iam-policy-binding acme-data \
              --member='serviceAccount:acme-data.svc.id.goog[analytics/bq agent'\\''s]' \
-             --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a\n"
+             --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a --condition=None\n"
         ));
         // Comments cannot be ended by a line break in a name.
         let c = candidate(PROJECT, "roles/x\nrm -rf /", GSA);
         let s = script(&c);
         assert!(s.contains("holds roles/x rm -rf / on\n"));
-        assert!(s.contains("--role='roles/x\nrm -rf /'\n"));
+        assert!(s.contains("--role='roles/x\nrm -rf /' --condition=None\n"));
     }
 
     #[test]
@@ -409,5 +482,179 @@ echo \"custom role created; now bind it on the resource by hand (see the comment
         let mut c = candidate(PROJECT, "roles/bigquery.jobUser", GSA);
         c.resources = vec!["//cloudresourcemanager.googleapis.com/projects/other".into()];
         assert!(artifacts(&c).is_empty());
+    }
+
+    /// The condition `gcloud projects get-iam-policy --format=json` shows
+    /// on a binding of the GSA limited to one dataset, until 2027: quotes,
+    /// commas (which `--condition=expression=…,title=…` would split on) and
+    /// line breaks.
+    const EXPRESSION: &str = "resource.name.startsWith(\"projects/acme-data/datasets/analytics\") &&\n\
+                              request.time < timestamp(\"2027-01-01T00:00:00Z\")";
+
+    fn condition() -> Condition {
+        Condition {
+            expression: EXPRESSION.into(),
+            title: Some("analytics, until 2027".into()),
+            description: Some("Dataset \"analytics\" only, until 2027".into()),
+        }
+    }
+
+    /// The candidate of a binding with `condition`, cited as provider-gcp
+    /// cites it.
+    fn conditioned(resource: &str, condition: &Condition) -> Candidate {
+        let mut c = candidate(resource, "roles/bigquery.jobUser", GSA);
+        c.evidence.push(crate::testing::evidence(
+            scopegraph_artifacts::gcp::BINDING_CONDITION,
+            &condition.reference(),
+            "the binding of roles/bigquery.jobUser applies only where its condition \"analytics, until 2027\" holds: …",
+        ));
+        c
+    }
+
+    #[test]
+    fn a_conditional_binding_is_replaced_under_the_same_condition() {
+        let c = conditioned(PROJECT, &condition());
+        let reduction = reduction(&c);
+        let artifacts = reduction.artifacts;
+        assert_eq!(
+            paths(&artifacts),
+            [
+                "unused-excess/prod-gke/analytics/deployment-bq-agent/gcp-role-5e1f0c2a.yaml",
+                "unused-excess/prod-gke/analytics/deployment-bq-agent/gcp-condition-5e1f0c2a.yaml",
+                "unused-excess/prod-gke/analytics/deployment-bq-agent/gcp-rebind-5e1f0c2a.sh",
+            ]
+        );
+        assert_eq!(
+            artifacts[1].content,
+            "# The IAM condition of the binding of roles/bigquery.jobUser to serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com on //cloudresourcemanager.googleapis.com/projects/acme-data
+# for gcloud's --condition-from-file, exactly as the binding has it.
+expression: \"resource.name.startsWith(\\\"projects/acme-data/datasets/analytics\\\") &&\\nrequest.time < timestamp(\\\"2027-01-01T00:00:00Z\\\")\"
+title: \"analytics, until 2027\"
+description: \"Dataset \\\"analytics\\\" only, until 2027\"
+"
+        );
+        let file: serde_json::Value = serde_yaml::from_str(&artifacts[1].content).unwrap();
+        assert_eq!(
+            file,
+            serde_json::json!({
+                "expression": EXPRESSION,
+                "title": "analytics, until 2027",
+                "description": "Dataset \"analytics\" only, until 2027",
+            })
+        );
+        assert_eq!(
+            artifacts[2].content,
+            "#!/usr/bin/env bash
+# scopegraph unused-excess, finding 5e1f0c2a9b7d3e41: serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com holds roles/bigquery.jobUser on
+# //cloudresourcemanager.googleapis.com/projects/acme-data
+# and exercised 2 of its permissions over 14 observed days.
+# This script creates a custom role of exactly those permissions, binds it
+# to the same member on the same resource, then removes the old binding.
+# The old binding has an IAM condition (title: analytics, until 2027), which the new one
+# carries: gcp-condition-5e1f0c2a.yaml, next to this script.
+set -euo pipefail
+
+# 1. The custom role.
+if gcloud iam roles describe scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data >/dev/null 2>&1; then gcloud iam roles update scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data --file=\"$(dirname \"$0\")/gcp-role-5e1f0c2a.yaml\" --quiet; else gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --project=acme-data --file=\"$(dirname \"$0\")/gcp-role-5e1f0c2a.yaml\"; fi
+
+# 2. Bind the custom role to the same member on the same resource, under the old
+#    binding's condition.
+gcloud projects add-iam-policy-binding acme-data --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a --condition-from-file=\"$(dirname \"$0\")/gcp-condition-5e1f0c2a.yaml\"
+
+# 3. Remove the old role's binding for this member under that condition (other members
+#    and conditions keep it).
+gcloud projects remove-iam-policy-binding acme-data --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com --role=roles/bigquery.jobUser --condition-from-file=\"$(dirname \"$0\")/gcp-condition-5e1f0c2a.yaml\"
+"
+        );
+        assert!(
+            reduction.summary.ends_with(
+                "; run gcp-rebind-5e1f0c2a.sh: it creates the custom role gcp-role-5e1f0c2a.yaml \
+                 (gcloud iam roles create scopegraph_analytics_bq_agent_5e1f0c2a --file=gcp-role-5e1f0c2a.yaml), \
+                 binds it to the same member on the same resource under the old binding's IAM condition \
+                 (gcp-condition-5e1f0c2a.yaml) and removes the old role's binding"
+            ),
+            "{}",
+            reduction.summary
+        );
+    }
+
+    #[test]
+    fn an_unreadable_condition_gets_no_script_and_the_summary_says_why() {
+        let mut c = candidate(PROJECT, "roles/bigquery.jobUser", GSA);
+        c.evidence.push(crate::testing::evidence(
+            scopegraph_artifacts::gcp::BINDING_CONDITION,
+            "{\"title\":\"no expression\"}",
+            "the binding of roles/bigquery.jobUser has a condition scopegraph cannot read whole: {\"title\":\"no expression\"}",
+        ));
+        let reduction = reduction(&c);
+        assert!(reduction.artifacts.is_empty());
+        assert_eq!(
+            reduction.summary,
+            "remove 2 unused permission(s) from //cloudresourcemanager.googleapis.com/projects/acme-data \
+             IAM binding roles/bigquery.jobUser; no GCP script written: the binding's IAM condition cannot \
+             be read from its evidence (the binding of roles/bigquery.jobUser has a condition scopegraph \
+             cannot read whole: {\"title\":\"no expression\"})"
+        );
+        // Nor for a condition without a title, which gcloud cannot name.
+        let untitled = Condition {
+            title: None,
+            ..condition()
+        };
+        let untitled = crate::testing::reduction(&conditioned(PROJECT, &untitled));
+        assert!(untitled.artifacts.is_empty());
+        assert!(
+            untitled
+                .summary
+                .contains("; no GCP script written: the binding's IAM condition has no title"),
+            "{}",
+            untitled.summary
+        );
+    }
+
+    #[test]
+    fn a_condition_gcloud_cannot_carry_is_left_to_the_user_with_its_file() {
+        // GA gcloud pubsub binds without conditions.
+        let topic = "//pubsub.googleapis.com/projects/acme-data/topics/reports";
+        let c = conditioned(topic, &condition());
+        let s = script(&c);
+        assert!(
+            s.ends_with(
+                "# 2. gcloud's command for the IAM policy of
+#    //pubsub.googleapis.com/projects/acme-data/topics/reports
+#    takes no IAM condition.
+#    Edit it where it is managed (console, bq, the service's setIamPolicy
+#    API, Terraform): grant projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a
+#    to serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com under the condition in gcp-condition-5e1f0c2a.yaml and remove roles/bigquery.jobUser from it.
+echo \"custom role created; now bind it on the resource by hand (see the comments in $0)\" >&2
+"
+            ),
+            "{s}"
+        );
+        assert!(!s.contains("add-iam-policy-binding"), "{s}");
+        assert!(
+            paths(&artifacts(&c))
+                .iter()
+                .any(|p| p.ends_with("/gcp-condition-5e1f0c2a.yaml"))
+        );
+        // Without a condition, gcloud pubsub binds as before (it takes no
+        // --condition=None either).
+        let s = script(&candidate(topic, "roles/pubsub.publisher", GSA));
+        assert!(s.contains(
+            "\ngcloud pubsub topics add-iam-policy-binding reports --project=acme-data \
+             --member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com \
+             --role=projects/acme-data/roles/scopegraph_analytics_bq_agent_5e1f0c2a\n"
+        ));
+        // A dataset, which no gcloud command edits.
+        let dataset = "//bigquery.googleapis.com/projects/acme-data/datasets/analytics";
+        let s = script(&conditioned(dataset, &condition()));
+        assert!(
+            s.contains(
+                "# 2. No gcloud command edits the IAM policy of
+#    //bigquery.googleapis.com/projects/acme-data/datasets/analytics
+#    Edit it where it is managed"
+            ),
+            "{s}"
+        );
+        assert!(s.contains(" under the condition in gcp-condition-5e1f0c2a.yaml and remove "));
     }
 }

@@ -22,8 +22,12 @@
 //!   limit, the folded form otherwise.
 //! - GCP (`src/gcp.rs`): `gcp-role-{short}.yaml`, a custom role of exactly the
 //!   observed permissions for `gcloud iam roles create`, and
-//!   `gcp-rebind-{short}.sh`, which creates it, binds it to the same member
-//!   on the same resource and removes the old role's binding.
+//!   `gcp-rebind-{short}.sh`, which creates it (or updates it, if it
+//!   exists), binds it to the same member on the same resource and removes
+//!   the old role's binding, both under the old binding's IAM condition
+//!   (`gcp-condition-{short}.yaml`, `--condition-from-file`) if it has one,
+//!   `--condition=None` if not. None, and the summary says why, when that
+//!   condition cannot be read.
 //! - Azure (`src/azure.rs`): `azure-role-{short}.json`, a custom role definition
 //!   of the observed operations of every grant of the role assignment (each
 //!   in `Actions` or `DataActions`, the plane the grant cites) for `az role
@@ -263,7 +267,7 @@ fn reduction(
         if let (false, Some(place)) = (artifacts.is_empty(), Place::of(candidate)) {
             let how = match candidate.cloud {
                 Cloud::Aws => policy::how_to_apply(candidate, &place),
-                Cloud::Gcp => gcp::how_to_apply(&place),
+                Cloud::Gcp => gcp::how_to_apply(candidate, &place),
                 Cloud::Azure => {
                     let grants = assignment_grants(candidate, batch, min_observed_days);
                     azure::how_to_apply(&azure::place(&place, &grants), &grants)
@@ -336,7 +340,7 @@ fn artifacts(
     };
     match candidate.cloud {
         Cloud::Aws => Ok(policy::artifacts(candidate, &place)),
-        Cloud::Gcp => Ok(gcp::artifacts(candidate, &place)),
+        Cloud::Gcp => gcp::artifacts(candidate, &place),
         Cloud::Azure => {
             let grants = assignment_grants(candidate, batch, min_observed_days);
             azure::artifacts(&grants, &azure::place(&place, &grants))

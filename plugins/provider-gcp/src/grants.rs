@@ -6,10 +6,12 @@
 
 use crate::federation::{Holders, consumed_by_workload_identity};
 use crate::hierarchy::Scope;
+use crate::input::{Binding, RawCondition};
 use crate::members::Member;
 use crate::model::{Policy, World};
 use crate::output::Output;
 use crate::roles::Expansion;
+use scopegraph_sdk::spelling::json_str;
 use scopegraph_sdk::{Cloud, Effect, EvidenceRef, Grant};
 use std::collections::HashSet;
 
@@ -77,6 +79,7 @@ pub fn resolve(world: &World, holders: &mut Holders, out: &mut Output) {
                 )];
                 evidence.extend(role_evidence.iter().cloned());
                 evidence.extend(inherited.iter().cloned());
+                evidence.extend(condition_evidence(&binding.binding));
                 out.grant(Grant {
                     id: format!(
                         "{}#bindings/{}/{raw}",
@@ -95,6 +98,62 @@ pub fn resolve(world: &World, holders: &mut Holders, out: &mut Output) {
             }
         }
     }
+}
+
+/// Evidence of the binding's IAM condition, for a binding that replaces it
+/// to carry: kind `binding-condition`, its reference the JSON object
+/// `{"expression":…,"title":…,"description":…}` (in this order, no spaces,
+/// `null` for a title or description the condition lacks, every string as
+/// the policy has it), which `scopegraph-artifacts` reads back
+/// (`gcp::Condition::parse`); for a condition that cannot be read, the
+/// condition's own JSON text, which does not read back.
+fn condition_evidence(binding: &Binding) -> Option<EvidenceRef> {
+    let nullable = |value: &Option<String>| value.as_deref().map_or("null".into(), json_str);
+    let (reference, summary) = match binding.raw_condition.as_ref()? {
+        RawCondition::Read {
+            expression,
+            title,
+            description,
+        } => (
+            format!(
+                "{{\"expression\":{},\"title\":{},\"description\":{}}}",
+                json_str(expression),
+                nullable(title),
+                nullable(description)
+            ),
+            format!(
+                "the binding of {} applies only where its condition{} holds: {}",
+                binding.role,
+                title
+                    .as_deref()
+                    .map(|t| format!(" \"{}\"", one_line(t)))
+                    .unwrap_or_default(),
+                one_line(expression)
+            ),
+        ),
+        RawCondition::Unreadable(text) => (
+            text.clone(),
+            format!(
+                "the binding of {} has a condition scopegraph cannot read whole: {}",
+                binding.role,
+                one_line(text)
+            ),
+        ),
+    };
+    Some(EvidenceRef {
+        kind: "binding-condition".into(),
+        reference,
+        summary,
+    })
+}
+
+/// `text` on one line, for a summary.
+fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_control())
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// For a binding on an organization or folder: the projects below it, and

@@ -137,8 +137,57 @@ pub struct Binding {
     pub members: Vec<String>,
     /// The condition's CEL expression.
     pub condition: Option<String>,
+    /// The whole `condition`, exactly as the policy has it, for a rule
+    /// that replaces the binding to make the new one under it.
+    pub raw_condition: Option<RawCondition>,
     /// Pointer to `/bindings/{i}`.
     pub origin: Origin,
+}
+
+/// A binding's `condition` object (`expression`, `title`, `description`),
+/// its strings untrimmed: gcloud removes a conditional binding only when
+/// given all three exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawCondition {
+    Read {
+        expression: String,
+        title: Option<String>,
+        description: Option<String>,
+    },
+    /// Not an object with a non-blank string `expression` (and strings, if
+    /// anything, as `title` and `description`): its JSON text.
+    Unreadable(String),
+}
+
+impl RawCondition {
+    /// `None` for an absent or `null` condition.
+    fn of(binding: &Value) -> Option<RawCondition> {
+        let value = binding.get("condition").filter(|c| !c.is_null())?;
+        let string = |key: &str| match value.get(key) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(text)) => Some(Some(text.clone())),
+            Some(_) => None,
+        };
+        Some(
+            match (
+                value.is_object(),
+                string("expression"),
+                string("title"),
+                string("description"),
+            ) {
+                (true, Some(Some(expression)), Some(title), Some(description))
+                    if !expression.trim().is_empty() =>
+                {
+                    RawCondition::Read {
+                        expression,
+                        title,
+                        description,
+                    }
+                }
+                _ => RawCondition::Unreadable(value.to_string()),
+            },
+        )
+    }
 }
 
 /// A role described in the snapshot (`gcloud iam roles describe`).
@@ -838,6 +887,17 @@ fn read_policy(document: &Document, policy: &Value, mut raw: RawPolicy, inputs: 
             .get("condition")
             .and_then(|c| text(c, "expression"))
             .map(String::from);
+        let raw_condition = RawCondition::of(binding);
+        if let Some(RawCondition::Unreadable(text)) = &raw_condition {
+            inputs.warn(
+                document,
+                format!(
+                    "IAM binding at {} has a condition scopegraph cannot read whole ({text}): \
+                     no rule replaces its grants",
+                    origin.reference()
+                ),
+            );
+        }
         raw.bindings.push(Binding {
             role: role.to_string(),
             members: array(binding, "members")
@@ -845,6 +905,7 @@ fn read_policy(document: &Document, policy: &Value, mut raw: RawPolicy, inputs: 
                 .map(|m| m.as_str().unwrap_or_default().trim().to_string())
                 .collect(),
             condition,
+            raw_condition,
             origin,
         });
     }
@@ -932,6 +993,80 @@ mod tests {
             Some(("acme", "us-central1-a", "dev"))
         );
         assert_eq!(parse_cluster_url("https://example.com/projects/x"), None);
+    }
+
+    #[test]
+    fn binding_conditions_are_read_whole_and_untrimmed() {
+        // `gcloud projects get-iam-policy --format=json`: a condition whose
+        // expression holds quotes, commas and line breaks (a Terraform
+        // heredoc's trailing one included), one without a description, one
+        // null, and three that cannot be read whole.
+        let inputs = read(&[document(
+            r#"{"bindings": [
+                {"condition": {"description": "Reports, Q4 only", "expression": "resource.name.startsWith(\"projects/_/buckets/acme-reports\") ||\n  request.time < timestamp('2027-01-01T00:00:00Z'), \"x\"\n", "title": " reports-q4 "}, "members": ["user:a@x.com"], "role": "roles/storage.objectViewer"},
+                {"condition": {"expression": "true", "title": "always"}, "members": ["user:a@x.com"], "role": "roles/browser"},
+                {"condition": null, "members": ["user:a@x.com"], "role": "roles/viewer"},
+                {"condition": {"title": "no expression"}, "members": ["user:a@x.com"], "role": "roles/r1"},
+                {"condition": {"expression": "true", "title": 7}, "members": ["user:a@x.com"], "role": "roles/r2"},
+                {"condition": "request.time < timestamp('2027-01-01T00:00:00Z')", "members": ["user:a@x.com"], "role": "roles/r3"}
+            ], "etag": "BwYm1d0aZ7o=", "version": 3}"#,
+        )]);
+        let bindings = &inputs.policies[0].bindings;
+        let conditions: Vec<Option<RawCondition>> =
+            bindings.iter().map(|b| b.raw_condition.clone()).collect();
+        let read = |expression: &str, title: &str, description: Option<&str>| {
+            Some(RawCondition::Read {
+                expression: expression.into(),
+                title: Some(title.into()),
+                description: description.map(String::from),
+            })
+        };
+        assert_eq!(
+            conditions,
+            [
+                read(
+                    "resource.name.startsWith(\"projects/_/buckets/acme-reports\") ||\n  \
+                     request.time < timestamp('2027-01-01T00:00:00Z'), \"x\"\n",
+                    " reports-q4 ",
+                    Some("Reports, Q4 only")
+                ),
+                read("true", "always", None),
+                None,
+                Some(RawCondition::Unreadable(
+                    r#"{"title":"no expression"}"#.into()
+                )),
+                Some(RawCondition::Unreadable(
+                    r#"{"expression":"true","title":7}"#.into()
+                )),
+                Some(RawCondition::Unreadable(
+                    r#""request.time < timestamp('2027-01-01T00:00:00Z')""#.into()
+                )),
+            ]
+        );
+        // The expression the via strings show is trimmed, as before.
+        assert_eq!(
+            bindings[0].condition.as_deref(),
+            Some(
+                "resource.name.startsWith(\"projects/_/buckets/acme-reports\") ||\n  \
+                 request.time < timestamp('2027-01-01T00:00:00Z'), \"x\""
+            )
+        );
+        let warnings: Vec<&str> = inputs
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            warnings,
+            [
+                "IAM binding at d#/bindings/3 has a condition scopegraph cannot read whole \
+                 ({\"title\":\"no expression\"}): no rule replaces its grants",
+                "IAM binding at d#/bindings/4 has a condition scopegraph cannot read whole \
+                 ({\"expression\":\"true\",\"title\":7}): no rule replaces its grants",
+                "IAM binding at d#/bindings/5 has a condition scopegraph cannot read whole \
+                 (\"request.time < timestamp('2027-01-01T00:00:00Z')\"): no rule replaces its grants",
+            ]
+        );
     }
 
     #[test]

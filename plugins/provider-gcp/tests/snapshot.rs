@@ -624,6 +624,34 @@ fn every_grant_names_holder_role_and_resource() {
         conditional.evidence[0].reference,
         "org/iam-policies:1#/iamPolicy/bindings/2/members/0"
     );
+    // The whole condition, for a rule that replaces the binding: exactly as
+    // the policy has it, the description it lacks `null`.
+    let cited: Vec<(&str, &str, &str)> = conditional
+        .evidence
+        .iter()
+        .filter(|e| e.kind == "binding-condition")
+        .map(|e| (e.kind.as_str(), e.reference.as_str(), e.summary.as_str()))
+        .collect();
+    assert_eq!(
+        cited,
+        [(
+            "binding-condition",
+            r#"{"expression":"request.time < timestamp(\"2027-01-01T00:00:00Z\")","title":"expires-2027","description":null}"#,
+            r#"the binding of roles/bigquery.dataEditor applies only where its condition "expires-2027" holds: request.time < timestamp("2027-01-01T00:00:00Z")"#
+        )]
+    );
+    // Unconditional bindings cite none.
+    let unconditional = grant(
+        &out,
+        ETL_RUNNER,
+        &format!("{ACME_DATA} IAM binding projects/acme-data/roles/etlWriter"),
+    );
+    assert!(
+        unconditional
+            .evidence
+            .iter()
+            .all(|e| e.kind != "binding-condition")
+    );
 }
 
 #[test]

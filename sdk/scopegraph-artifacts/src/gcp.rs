@@ -1,12 +1,20 @@
 //! GCP IAM: where a binding sits and the `gcloud` command that edits it,
-//! where a custom role lives, custom role YAML, and GCP's naming rules.
+//! where a custom role lives, custom role YAML, a binding's IAM condition
+//! and GCP's naming rules.
 //!
 //! Resources are full resource names as the GCP provider spells them
 //! (`//cloudresourcemanager.googleapis.com/projects/acme-data`,
 //! `//storage.googleapis.com/projects/_/buckets/acme-reports`).
+//!
+//! What a grant's `conditions` say does not reach a candidate, so the
+//! provider also cites a binding's IAM condition as evidence of kind
+//! [`BINDING_CONDITION`], read back by [`binding_condition`]: a binding
+//! that replaces it is made under the same condition, from the file
+//! [`Condition::file`] writes (`--condition-from-file`, [`condition_flag`]).
 
-use crate::text::{comment_text, shell_word, truncate};
-use scopegraph_sdk::spelling::yaml_str;
+use crate::text::{comment_text, json_string, shell_word, truncate};
+use scopegraph_sdk::Candidate;
+use scopegraph_sdk::spelling::{json_str, yaml_str};
 
 /// Custom role ids: `[a-zA-Z0-9_.]{3,64}`.
 pub const ROLE_ID_MAX: usize = 64;
@@ -66,10 +74,13 @@ pub enum Level {
     /// A resource with its own IAM policy: the role lives in a project
     /// (`None` when the name does not say which), and `command` is the
     /// gcloud command group and resource argument that edit its policy
-    /// (`{}` standing for the verb), when one exists.
+    /// (`{}` standing for the verb), when one exists; `conditions` says
+    /// whether that command takes `--condition` and `--condition-from-file`
+    /// (GA `gcloud pubsub` does not).
     Resource {
         project: Option<String>,
         command: Option<String>,
+        conditions: bool,
     },
 }
 
@@ -95,6 +106,7 @@ impl Level {
                     "gcloud storage buckets {{}} {}",
                     shell_word(&format!("gs://{bucket}"))
                 )),
+                conditions: true,
             },
             ("iam.googleapis.com", ["projects", project, "serviceAccounts", email]) => {
                 Level::Resource {
@@ -104,6 +116,7 @@ impl Level {
                         shell_word(email),
                         project_flag(project)
                     )),
+                    conditions: true,
                 }
             }
             ("pubsub.googleapis.com", ["projects", project, collection, name])
@@ -116,6 +129,7 @@ impl Level {
                         shell_word(name),
                         project_flag(project)
                     )),
+                    conditions: false,
                 }
             }
             ("secretmanager.googleapis.com", ["projects", project, "secrets", name]) => {
@@ -126,15 +140,18 @@ impl Level {
                         shell_word(name),
                         project_flag(project)
                     )),
+                    conditions: true,
                 }
             }
             (_, ["projects", project, ..]) => Level::Resource {
                 project: known_project(project),
                 command: None,
+                conditions: false,
             },
             _ => Level::Resource {
                 project: None,
                 command: None,
+                conditions: false,
             },
         };
         let empty = match &level {
@@ -163,6 +180,17 @@ impl Level {
             } => command.replacen("{}", verb, 1),
             Level::Resource { command: None, .. } => return None,
         })
+    }
+
+    /// Whether [`Level::binding_command`] takes `--condition` and
+    /// `--condition-from-file` ([`condition_flag`]): `false` where there is
+    /// no command, and for GA `gcloud pubsub`, whose binding commands add
+    /// and remove only bindings without a condition.
+    pub fn takes_condition(&self) -> bool {
+        match self {
+            Level::Project(_) | Level::Folder(_) | Level::Organization(_) => true,
+            Level::Resource { conditions, .. } => *conditions,
+        }
     }
 
     /// Where a custom role bound at this level is created.
@@ -293,6 +321,132 @@ pub fn custom_role_yaml(
     out
 }
 
+/// The evidence kind that carries an IAM binding's condition. Its reference
+/// is the JSON object `{"expression":…,"title":…,"description":…}` (these
+/// three keys in this order, no spaces; `title` and `description` a string
+/// or `null` when the binding's condition has none), each value exactly as
+/// the policy has it, as [`Condition::reference`] writes it; its summary is
+/// for humans. A reference of any other shape stands for a condition the
+/// provider could not read.
+pub const BINDING_CONDITION: &str = "binding-condition";
+
+/// An IAM binding's condition (a CEL expression with its title and
+/// description), which is part of the binding: `gcloud` adds or removes
+/// a conditional binding only when given all three exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub expression: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Condition {
+    /// The reference of its [`BINDING_CONDITION`] evidence.
+    pub fn reference(&self) -> String {
+        let nullable = |value: &Option<String>| value.as_deref().map_or("null".into(), json_str);
+        format!(
+            "{{\"expression\":{},\"title\":{},\"description\":{}}}",
+            json_str(&self.expression),
+            nullable(&self.title),
+            nullable(&self.description)
+        )
+    }
+
+    /// What [`Condition::reference`] wrote; `None` for anything else, or an
+    /// empty expression.
+    pub fn parse(reference: &str) -> Option<Condition> {
+        fn nullable(text: &str) -> Option<(Option<String>, &str)> {
+            match text.strip_prefix("null") {
+                Some(rest) => Some((None, rest)),
+                None => json_string(text).map(|(value, rest)| (Some(value), rest)),
+            }
+        }
+        let rest = reference.strip_prefix("{\"expression\":")?;
+        let (expression, rest) = json_string(rest)?;
+        let (title, rest) = nullable(rest.strip_prefix(",\"title\":")?)?;
+        let (description, rest) = nullable(rest.strip_prefix(",\"description\":")?)?;
+        (rest == "}" && !expression.trim().is_empty()).then_some(Condition {
+            expression,
+            title,
+            description,
+        })
+    }
+
+    /// The condition file for `gcloud … --condition-from-file` (YAML, which
+    /// gcloud reads), the condition of `binding` (for the comment that
+    /// starts it): `expression`, `title` and, when the condition has one,
+    /// `description`, each exactly as the binding has them, so that a
+    /// binding added from the file carries the same condition and one
+    /// removed with it is exactly the old binding (gcloud compares all
+    /// three; an empty description is none).
+    pub fn file(&self, binding: &str) -> String {
+        let mut out = format!(
+            "# The IAM condition of {}\n\
+             # for gcloud's --condition-from-file, exactly as the binding has it.\n\
+             expression: {}\n",
+            comment_text(binding),
+            yaml_str(&self.expression)
+        );
+        if let Some(title) = &self.title {
+            out.push_str(&format!("title: {}\n", yaml_str(title)));
+        }
+        if let Some(description) = self.description.as_deref().filter(|d| !d.is_empty()) {
+            out.push_str(&format!("description: {}\n", yaml_str(description)));
+        }
+        out
+    }
+}
+
+/// The IAM condition of the binding the candidate's grant comes from, from
+/// its [`BINDING_CONDITION`] evidence: `Ok(None)` when it cites none, `Err`
+/// (saying why) when that evidence cannot be read, cites two different
+/// conditions, or cites one without a title (gcloud takes no condition
+/// without one), so that a caller writes no binding that might lack it.
+pub fn binding_condition(candidate: &Candidate) -> Result<Option<Condition>, String> {
+    let mut found: Option<Condition> = None;
+    for evidence in candidate
+        .evidence
+        .iter()
+        .filter(|e| e.kind == BINDING_CONDITION)
+    {
+        let Some(condition) = Condition::parse(&evidence.reference) else {
+            return Err(format!(
+                "the binding's IAM condition cannot be read from its evidence ({})",
+                evidence.summary
+            ));
+        };
+        match &found {
+            Some(other) if *other != condition => {
+                return Err("the grant cites two different IAM conditions".into());
+            }
+            _ => found = Some(condition),
+        }
+    }
+    match found {
+        Some(condition) if condition.title.as_deref().is_none_or(str::is_empty) => Err(format!(
+            "the binding's IAM condition has no title, without which gcloud can neither add nor \
+             remove a binding under it ({})",
+            comment_text(&condition.expression)
+        )),
+        found => Ok(found),
+    }
+}
+
+/// The condition flag of a binding command (where
+/// [`Level::takes_condition`]): `--condition-from-file="$(dirname
+/// "$0")/FILE"` for the binding under the condition in `file` (a name of
+/// `[A-Za-z0-9._-]` next to the script, written by [`Condition::file`]),
+/// `--condition=None` for the binding without one. Either way the command
+/// adds or removes exactly that binding, and gcloud neither prompts for a
+/// condition nor, run without a terminal, refuses, as it does when the
+/// policy holds any conditional binding and no condition is given.
+pub fn condition_flag(file: Option<&str>) -> String {
+    match file {
+        Some(file) => format!("--condition-from-file=\"$(dirname \"$0\")/{file}\""),
+        None => "--condition=None".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +548,227 @@ mod tests {
                 "includedPermissions": ["storage.objects.get"],
             })
         );
+    }
+
+    /// A condition as a policy may hold it: quotes of both kinds, commas
+    /// (which `--condition=KEY=VALUE,…` would split on), a backslash, line
+    /// breaks (Terraform heredocs end in one) and text past ASCII.
+    fn odd_condition() -> Condition {
+        Condition {
+            expression: "resource.name.startsWith(\"projects/_/buckets/acme-reports/objects/q4/\") ||\r\n  \
+                         (request.time < timestamp('2027-01-01T00:00:00Z') && resource.type in [\"a\", \"b\\\\c\"])\n"
+                .into(),
+            title: Some("reports, Q4 \"only\"".into()),
+            description: Some("Until 2027, then — é —\ngone\u{7f}\u{85}".into()),
+        }
+    }
+
+    fn cited(reference: String) -> scopegraph_sdk::EvidenceRef {
+        scopegraph_sdk::EvidenceRef {
+            kind: BINDING_CONDITION.into(),
+            reference,
+            summary: "s".into(),
+        }
+    }
+
+    #[test]
+    fn a_condition_is_carried_in_its_evidence_reference() {
+        let odd = odd_condition();
+        let reference = odd.reference();
+        // JSON, these keys in this order, each value exactly as given.
+        assert!(reference.starts_with("{\"expression\":\"resource.name.startsWith(\\\"projects/"));
+        let parsed: serde_json::Value = serde_json::from_str(&reference).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({
+                "expression": odd.expression,
+                "title": odd.title,
+                "description": odd.description,
+            })
+        );
+        assert_eq!(Condition::parse(&reference), Some(odd.clone()));
+        let bare = Condition {
+            expression: "request.time < timestamp(\"2027-01-01T00:00:00Z\")".into(),
+            title: None,
+            description: None,
+        };
+        assert_eq!(
+            bare.reference(),
+            "{\"expression\":\"request.time < timestamp(\\\"2027-01-01T00:00:00Z\\\")\",\"title\":null,\"description\":null}"
+        );
+        assert_eq!(Condition::parse(&bare.reference()), Some(bare.clone()));
+        for bad in [
+            "",
+            "org/iam-policies:1#/iamPolicy/bindings/2/condition",
+            "{\"expression\":\" \",\"title\":null,\"description\":null}",
+            "{\"expression\":\"x\",\"title\":\"t\"}",
+            "{\"title\":\"t\",\"expression\":\"x\",\"description\":null}",
+            "{\"expression\":\"x\",\"title\":\"t\",\"description\":null} ",
+            "{\"expression\":\"x\", \"title\":\"t\",\"description\":null}",
+            "{\"expression\":\"x\",\"title\":7,\"description\":null}",
+            // What the provider cites when it cannot read a condition: the
+            // policy's own text.
+            "{\"title\":\"t\"}",
+            "{\"expression\":42,\"title\":\"t\"}",
+        ] {
+            assert_eq!(Condition::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_binding_condition_is_read_from_the_evidence_or_not_at_all() {
+        let mut c = Candidate::default();
+        c.evidence.push(scopegraph_sdk::EvidenceRef {
+            kind: "binding".into(),
+            reference: "d#/bindings/2/members/0".into(),
+            summary: "binding".into(),
+        });
+        assert_eq!(binding_condition(&c), Ok(None));
+        c.evidence.push(cited(odd_condition().reference()));
+        assert_eq!(binding_condition(&c), Ok(Some(odd_condition())));
+        // Cited twice, the same: one condition.
+        c.evidence.push(cited(odd_condition().reference()));
+        assert_eq!(binding_condition(&c), Ok(Some(odd_condition())));
+        let mut other = odd_condition();
+        other.description = None;
+        c.evidence.push(cited(other.reference()));
+        assert_eq!(
+            binding_condition(&c),
+            Err("the grant cites two different IAM conditions".into())
+        );
+        c.evidence.truncate(2);
+        c.evidence.push(scopegraph_sdk::EvidenceRef {
+            kind: BINDING_CONDITION.into(),
+            reference: "{\"title\":\"t\"}".into(),
+            summary: "IAM binding d#/bindings/2 has a condition scopegraph cannot read".into(),
+        });
+        assert_eq!(
+            binding_condition(&c),
+            Err(
+                "the binding's IAM condition cannot be read from its evidence (IAM binding \
+                 d#/bindings/2 has a condition scopegraph cannot read)"
+                    .into()
+            )
+        );
+        // gcloud takes no condition without a title.
+        let mut c = Candidate::default();
+        let mut untitled = odd_condition();
+        untitled.title = None;
+        c.evidence.push(cited(untitled.reference()));
+        let why = binding_condition(&c).unwrap_err();
+        assert!(
+            why.starts_with("the binding's IAM condition has no title"),
+            "{why}"
+        );
+        untitled.title = Some(String::new());
+        c.evidence[0] = cited(untitled.reference());
+        assert!(binding_condition(&c).is_err());
+    }
+
+    #[test]
+    fn the_condition_file_reads_back_as_the_condition() {
+        let odd = odd_condition();
+        let text = odd.file("roles/x of user:a@b.c on\n//x");
+        assert!(
+            text.starts_with(
+                "# The IAM condition of roles/x of user:a@b.c on //x\n\
+                 # for gcloud's --condition-from-file, exactly as the binding has it.\n\
+                 expression: \"resource.name.startsWith(\\\"projects/_/buckets/acme-reports/objects/q4/\\\") ||\\x0d\\n"
+            ),
+            "{text}"
+        );
+        let value: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "expression": odd.expression,
+                "title": odd.title,
+                "description": odd.description,
+            })
+        );
+        // No description, or an empty one (which IAM does not keep): no key,
+        // as gcloud compares a missing description with the binding's.
+        for description in [None, Some(String::new())] {
+            let condition = Condition {
+                description,
+                ..odd_condition()
+            };
+            let value: serde_json::Value = serde_yaml::from_str(&condition.file("b")).unwrap();
+            assert_eq!(
+                value,
+                serde_json::json!({"expression": odd.expression, "title": odd.title})
+            );
+        }
+    }
+
+    /// The words bash makes of `command` once `gcloud` only prints its
+    /// arguments, NUL-terminated.
+    fn argv_of(command: &str) -> Vec<String> {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "set -euo pipefail\ngcloud() {{ printf '%s\\0' \"$@\"; }}\n{command}"
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{command}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut words: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split('\0')
+            .map(String::from)
+            .collect();
+        assert_eq!(words.pop().as_deref(), Some(""));
+        words
+    }
+
+    #[test]
+    fn binding_commands_name_the_condition_or_none() {
+        assert_eq!(
+            condition_flag(Some("gcp-condition-1.yaml")),
+            "--condition-from-file=\"$(dirname \"$0\")/gcp-condition-1.yaml\""
+        );
+        assert_eq!(condition_flag(None), "--condition=None");
+        let level = Level::of("//storage.googleapis.com/projects/_/buckets/acme logs").unwrap();
+        let remove = level.binding_command(Verb::Remove).unwrap();
+        // `bash -c` runs with $0 `bash`: the file is in `.`.
+        assert_eq!(
+            argv_of(&format!(
+                "{remove} --member=user:a@b.c --role=roles/x {}",
+                condition_flag(Some("gcp-condition-1.yaml"))
+            )),
+            [
+                "storage",
+                "buckets",
+                "remove-iam-policy-binding",
+                "gs://acme logs",
+                "--member=user:a@b.c",
+                "--role=roles/x",
+                "--condition-from-file=./gcp-condition-1.yaml"
+            ]
+        );
+        let takes = |name: &str| Level::of(name).unwrap().takes_condition();
+        for name in [
+            "//cloudresourcemanager.googleapis.com/projects/p",
+            "//cloudresourcemanager.googleapis.com/folders/1",
+            "//cloudresourcemanager.googleapis.com/organizations/1",
+            "//storage.googleapis.com/projects/_/buckets/b",
+            "//iam.googleapis.com/projects/p/serviceAccounts/a@p.iam.gserviceaccount.com",
+            "//secretmanager.googleapis.com/projects/p/secrets/s",
+        ] {
+            assert!(takes(name), "{name}");
+        }
+        // GA gcloud pubsub binds without conditions; BigQuery has no command.
+        for name in [
+            "//pubsub.googleapis.com/projects/p/topics/t",
+            "//pubsub.googleapis.com/projects/p/subscriptions/s",
+            "//bigquery.googleapis.com/projects/p/datasets/d",
+        ] {
+            assert!(!takes(name), "{name}");
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! - [`aws`]: IAM identity policies and the web-identity trust policy of a
 //!   role federated to one Kubernetes ServiceAccount.
 //! - [`gcp`]: where an IAM binding sits ([`gcp::Level`]), the `gcloud`
-//!   command that edits it, and custom role YAML.
+//!   command that edits it, custom role YAML, and a binding's IAM
+//!   condition, read back from its evidence and written for
+//!   `--condition-from-file`.
 //! - [`azure`]: the plane of a role assignment's grant, custom role
 //!   definitions and the `az` commands that create and assign them.
 //!

@@ -3,7 +3,7 @@
 //! applies, each artifact checked by the tools that would apply it.
 
 use super::support::{
-    DEMO, assert_parses_as_shell, audit_dir as audit, az_calls, copy_tree, strings,
+    DEMO, assert_parses_as_shell, audit_dir as audit, az_calls, copy_tree, gcloud_calls, strings,
 };
 use super::validate;
 use serde_json::{Value, json};
@@ -564,6 +564,108 @@ fn gcp_audit_logs_scope_an_owned_binding_down_to_a_custom_role_of_what_was_used(
     assert!(
         script.contains("--member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com"),
         "{script}"
+    );
+    // Run with a gcloud that records its arguments: the role is found and
+    // updated from the file, then the binding swapped, exactly the one
+    // without a condition (the project's policy holds a conditional one,
+    // so gcloud would otherwise prompt, or refuse without a terminal).
+    let calls = gcloud_calls(&script_path);
+    let verbs: Vec<String> = calls.iter().map(|c| c[..3].join(" ")).collect();
+    assert_eq!(
+        verbs,
+        [
+            "iam roles describe",
+            "iam roles update",
+            "projects add-iam-policy-binding acme-data",
+            "projects remove-iam-policy-binding acme-data"
+        ],
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls[2].last().map(String::as_str),
+        Some("--condition=None")
+    );
+    assert_eq!(
+        calls[3].last().map(String::as_str),
+        Some("--condition=None")
+    );
+
+    // The Data Editor binding holds only under an IAM condition: its
+    // replacement is bound under the same condition, and the old binding
+    // removed by it, word for word (gcloud matches expression, title and
+    // description exactly), from a file next to the script.
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(DEMO).join("gcp/acme-data-iam-policy.json")).unwrap(),
+    )
+    .unwrap();
+    let condition = &fixture["policy"]["bindings"][1]["condition"];
+    assert!(
+        condition["expression"]
+            .as_str()
+            .unwrap()
+            .ends_with("timestamp(\"2027-01-01T00:00:00Z\")\n"),
+        "{condition}"
+    );
+    let editor = findings(&report, "unused-excess")
+        .into_iter()
+        .find(|f| {
+            f["agent"] == "prod-gke/analytics/Deployment/bq-agent"
+                && f["grant"]["source"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("projects/acme-data IAM binding roles/bigquery.dataEditor")
+        })
+        .unwrap_or_else(|| panic!("no dataEditor finding: {report:#}"));
+    assert_eq!(editor["status"], "open", "{editor:#}");
+    let summary = editor["reduction"]["summary"].as_str().unwrap();
+    let role_path = dir.join(editor["reduction"]["artifact"].as_str().unwrap());
+    let short = role_path
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .trim_start_matches("gcp-role-")
+        .trim_end_matches(".yaml")
+        .to_string();
+    assert!(
+        summary.contains(&format!(
+            " on the same resource under the old binding's IAM condition (gcp-condition-{short}.yaml) and removes"
+        )),
+        "{summary}"
+    );
+    let condition_path = role_path.with_file_name(format!("gcp-condition-{short}.yaml"));
+    let written: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&condition_path).unwrap()).unwrap();
+    assert_eq!(&written, condition);
+    let script_path = role_path.with_file_name(format!("gcp-rebind-{short}.sh"));
+    assert_parses_as_shell(&script_path);
+    let calls = gcloud_calls(&script_path);
+    let bindings: Vec<&Vec<String>> = calls
+        .iter()
+        .filter(|c| c[0] == "projects" && c[1].ends_with("-iam-policy-binding"))
+        .collect();
+    assert_eq!(bindings.len(), 2, "{calls:?}");
+    let role = format!("--role=projects/acme-data/roles/scopegraph_analytics_bq_agent_{short}");
+    let flag = format!("--condition-from-file={}", condition_path.display());
+    assert_eq!(
+        bindings[0][1..],
+        [
+            "add-iam-policy-binding",
+            "acme-data",
+            "--member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com",
+            role.as_str(),
+            flag.as_str()
+        ]
+    );
+    assert_eq!(
+        bindings[1][1..],
+        [
+            "remove-iam-policy-binding",
+            "acme-data",
+            "--member=serviceAccount:bq-agent@acme-data.iam.gserviceaccount.com",
+            "--role=roles/bigquery.dataEditor",
+            flag.as_str()
+        ]
     );
 }
 

@@ -91,16 +91,28 @@ pub fn strings(value: &serde_json::Value) -> Vec<&str> {
 /// its arguments (and prints nothing, so look-ups find nothing): the
 /// argument vectors of its calls, in order. The script must succeed.
 pub fn az_calls(path: &Path) -> Vec<Vec<String>> {
+    tool_calls("az", path)
+}
+
+/// Runs the script at `path` with a `gcloud` on the `PATH` that only
+/// records its arguments and succeeds (so `gcloud iam roles describe`
+/// finds the role): the argument vectors of its calls, in order. The
+/// script must succeed.
+pub fn gcloud_calls(path: &Path) -> Vec<Vec<String>> {
+    tool_calls("gcloud", path)
+}
+
+fn tool_calls(tool: &str, path: &Path) -> Vec<Vec<String>> {
     use std::os::unix::fs::PermissionsExt;
     let bin = tempfile::tempdir().unwrap();
-    let az = bin.path().join("az");
+    let stub = bin.path().join(tool);
     // Each argument NUL-terminated, each call ended by a newline.
     std::fs::write(
-        &az,
-        "#!/usr/bin/env bash\nprintf '%s\\0' \"$@\" >> \"$AZ_CALLS\"\nprintf '\\n' >> \"$AZ_CALLS\"\n",
+        &stub,
+        "#!/usr/bin/env bash\nprintf '%s\\0' \"$@\" >> \"$TOOL_CALLS\"\nprintf '\\n' >> \"$TOOL_CALLS\"\n",
     )
     .unwrap();
-    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
     let calls = bin.path().join("calls");
     std::fs::write(&calls, "").unwrap();
     let path_var = format!(
@@ -111,7 +123,7 @@ pub fn az_calls(path: &Path) -> Vec<Vec<String>> {
     let run = std::process::Command::new("bash")
         .arg(path)
         .env("PATH", path_var)
-        .env("AZ_CALLS", &calls)
+        .env("TOOL_CALLS", &calls)
         .output()
         .unwrap();
     assert!(
