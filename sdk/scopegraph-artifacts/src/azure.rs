@@ -516,30 +516,6 @@ mod tests {
         assert!(role_condition(&c).is_some());
     }
 
-    /// The words bash makes of `command` once `az` only prints its
-    /// arguments, NUL-terminated.
-    fn argv_of(command: &str) -> Vec<String> {
-        let out = std::process::Command::new("bash")
-            .arg("-c")
-            .arg(format!(
-                "set -euo pipefail\naz() {{ printf '%s\\0' \"$@\"; }}\n{command}"
-            ))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}\n{command}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut words: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .split('\0')
-            .map(String::from)
-            .collect();
-        assert_eq!(words.pop().as_deref(), Some(""));
-        words
-    }
-
     #[test]
     fn the_replacement_assignment_keeps_the_condition_word_for_word() {
         let scope = "/subscriptions/s/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/streportsprod";
@@ -586,7 +562,7 @@ mod tests {
             let command =
                 assign_command("\"$P\"", "ServicePrincipal", "r_1", scope, Some(condition));
             assert_eq!(
-                argv_of(&format!("P='object id'\n{command}")),
+                crate::text::argv_of("az", &format!("P='object id'\n{command}")),
                 expected(condition),
                 "{command}"
             );

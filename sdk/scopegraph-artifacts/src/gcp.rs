@@ -701,30 +701,6 @@ mod tests {
         }
     }
 
-    /// The words bash makes of `command` once `gcloud` only prints its
-    /// arguments, NUL-terminated.
-    fn argv_of(command: &str) -> Vec<String> {
-        let out = std::process::Command::new("bash")
-            .arg("-c")
-            .arg(format!(
-                "set -euo pipefail\ngcloud() {{ printf '%s\\0' \"$@\"; }}\n{command}"
-            ))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}\n{command}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut words: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .split('\0')
-            .map(String::from)
-            .collect();
-        assert_eq!(words.pop().as_deref(), Some(""));
-        words
-    }
-
     #[test]
     fn binding_commands_name_the_condition_or_none() {
         assert_eq!(
@@ -736,10 +712,13 @@ mod tests {
         let remove = level.binding_command(Verb::Remove).unwrap();
         // `bash -c` runs with $0 `bash`: the file is in `.`.
         assert_eq!(
-            argv_of(&format!(
-                "{remove} --member=user:a@b.c --role=roles/x {}",
-                condition_flag(Some("gcp-condition-1.yaml"))
-            )),
+            crate::text::argv_of(
+                "gcloud",
+                &format!(
+                    "{remove} --member=user:a@b.c --role=roles/x {}",
+                    condition_flag(Some("gcp-condition-1.yaml"))
+                )
+            ),
             [
                 "storage",
                 "buckets",

@@ -116,6 +116,32 @@ pub fn slug(prefix: &str, parts: &[&str], suffix: &str, separator: char, max: us
     format!("{prefix}{body}{separator}{suffix}")
 }
 
+/// The words bash makes of `command` once `tool` (a command it runs) only
+/// prints its arguments, NUL-terminated: what a generated script would
+/// pass to `az` or `gcloud`.
+#[cfg(test)]
+pub(crate) fn argv_of(tool: &str, command: &str) -> Vec<String> {
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -euo pipefail\n{tool}() {{ printf '%s\\0' \"$@\"; }}\n{command}"
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{command}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut words: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split('\0')
+        .map(String::from)
+        .collect();
+    assert_eq!(words.pop().as_deref(), Some(""));
+    words
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
