@@ -295,7 +295,7 @@ impl<'de> Scanner<'de> {
     fn field<T: Shape<'de>>(&mut self) -> Scan<Option<T>> {
         Ok(match self.token()? {
             Token::Str(text) => T::from_str(Cow::Borrowed(text)),
-            Token::Decoded(text) => T::from_str(Cow::Owned(text)),
+            Token::Escaped(text) => T::from_str(Cow::Owned(decode(text)?)),
             Token::U64(n) => T::from_u64(n),
             Token::Bool(b) => T::from_bool(b),
             Token::Null => None,
@@ -313,11 +313,11 @@ impl<'de> Scanner<'de> {
                 let start = self.at;
                 let (end, escaped) = self.string()?;
                 let text = self.text.get(start..end).ok_or(Stop::Unsure)?;
-                return if escaped {
-                    decode(text).map(Token::Decoded)
+                return Ok(if escaped {
+                    Token::Escaped(text)
                 } else {
-                    Ok(Token::Str(text))
-                };
+                    Token::Str(text)
+                });
             }
             b'{' => Token::Object,
             b'[' => Token::Array,
@@ -337,8 +337,8 @@ impl<'de> Scanner<'de> {
 /// What a field's value starts with (see `Scanner::token`).
 enum Token<'de> {
     Str(&'de str),
-    /// A string that held escapes, decoded.
-    Decoded(String),
+    /// A string that holds escapes, as it stands (decoded by `field`).
+    Escaped(&'de str),
     U64(u64),
     Bool(bool),
     Null,
