@@ -1,6 +1,6 @@
 //! GCP Cloud Audit Logs (`protoPayload` of type `google.cloud.audit.AuditLog`).
 
-use crate::identity::{IdentityKey, Principal, ServiceAccount};
+use crate::identity::ServiceAccount;
 use crate::model::Source;
 use crate::record::{Outcome, Subject, Use, Uses, reason};
 use crate::typed::{Record, day_of, text};
@@ -39,25 +39,24 @@ fn granted(check: &Check<'_>) -> bool {
     check.granted == Some(true)
 }
 
-/// The Kubernetes service account a Workload Identity subject names:
-/// `serviceAccount:PROJECT.svc.id.goog[NS/KSA]`,
+/// The namespace and name of the Kubernetes service account a Workload
+/// Identity subject names: `serviceAccount:PROJECT.svc.id.goog[NS/KSA]`,
 /// `principal://…/subject/ns/NS/sa/KSA`, `…/subject/system:serviceaccount:NS:KSA`.
-pub(crate) fn workload_identity_subject(subject: &str) -> Option<ServiceAccount> {
+pub(crate) fn workload_identity_names(subject: &str) -> Option<(&str, &str)> {
     if let Some(rest) = subject.strip_prefix("serviceAccount:") {
         let (pool, member) = rest.split_once('[')?;
         let (ns, ksa) = member.strip_suffix(']')?.split_once('/')?;
         return (pool.ends_with(".svc.id.goog") && !ns.is_empty() && !ksa.is_empty())
-            .then(|| ServiceAccount::new(ns, ksa));
+            .then_some((ns, ksa));
     }
     static SUBJECT: LazyLock<memmem::Finder> = LazyLock::new(|| memmem::Finder::new("/subject/"));
     static SA: LazyLock<memmem::Finder> = LazyLock::new(|| memmem::Finder::new("/sa/"));
     let (_, rest) = split_once(&SUBJECT, subject)?;
     if let Some(ns_sa) = rest.strip_prefix("ns/") {
         let (ns, ksa) = split_once(&SA, ns_sa)?;
-        return (!ns.is_empty() && !ksa.is_empty() && !ksa.contains('/'))
-            .then(|| ServiceAccount::new(ns, ksa));
+        return (!ns.is_empty() && !ksa.is_empty() && !ksa.contains('/')).then_some((ns, ksa));
     }
-    ServiceAccount::from_username(rest)
+    ServiceAccount::names_in_username(rest)
 }
 
 /// `str::split_once` with a search set up once: most entries of a
@@ -115,14 +114,13 @@ pub(crate) fn entry<'r>(r: &'r Record<'_>) -> Outcome<'r> {
             message: "no `authenticationInfo.principalEmail` or `principalSubject`".into(),
         };
     };
-    let mut identity = IdentityKey::new(Principal::Gcp(principal.to_string()));
     let delegated = auth
         .and_then(|a| a.service_account_delegation_info.as_ref())
         .into_iter()
         .flatten()
         .filter_map(|d| text(&d.principal_subject))
         .chain(subject);
-    identity.service_account = delegated.into_iter().find_map(workload_identity_subject);
+    let service_account = delegated.into_iter().find_map(workload_identity_names);
     let default_resource = text(&payload.resource_name);
     let mut uses = Uses::new();
     for check in payload
@@ -164,7 +162,10 @@ pub(crate) fn entry<'r>(r: &'r Record<'_>) -> Outcome<'r> {
     Outcome::Used {
         source,
         day,
-        subject: Subject::Identity(identity),
+        subject: Subject::Gcp {
+            principal,
+            service_account,
+        },
         uses,
         aliases: Vec::new(),
     }
@@ -173,6 +174,11 @@ pub(crate) fn entry<'r>(r: &'r Record<'_>) -> Outcome<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn workload_identity_subject(subject: &str) -> Option<ServiceAccount> {
+        let (namespace, name) = workload_identity_names(subject)?;
+        Some(ServiceAccount::new(namespace, name))
+    }
 
     #[test]
     fn reads_workload_identity_subjects() {

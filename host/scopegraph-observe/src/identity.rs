@@ -20,10 +20,16 @@ impl ServiceAccount {
 
     /// Parse `system:serviceaccount:NS:NAME`.
     pub fn from_username(username: &str) -> Option<Self> {
+        let (namespace, name) = Self::names_in_username(username)?;
+        Some(ServiceAccount::new(namespace, name))
+    }
+
+    /// The namespace and name in `system:serviceaccount:NS:NAME`, borrowed.
+    pub(crate) fn names_in_username(username: &str) -> Option<(&str, &str)> {
         let rest = username.strip_prefix("system:serviceaccount:")?;
         let (namespace, name) = rest.split_once(':')?;
         (!namespace.is_empty() && !name.is_empty() && !name.contains(':'))
-            .then(|| ServiceAccount::new(namespace, name))
+            .then_some((namespace, name))
     }
 }
 
@@ -248,6 +254,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_gcp_key_is_made_once_per_principal_and_service_account() {
+        let mut keys = GcpKeys::default();
+        let gsa = "agent@p.iam.gserviceaccount.com";
+        let alone = keys.index(gsa, None);
+        let narrowed = keys.index(gsa, Some(("agents", "planner")));
+        let other = keys.index(gsa, Some(("agents", "summarizer")));
+        assert_eq!(keys.index(gsa, Some(("agents", "planner"))), narrowed);
+        assert_eq!(keys.index(gsa, None), alone);
+        assert_eq!(keys.index("ci@p.iam.gserviceaccount.com", None), 3);
+        assert_eq!([alone, narrowed, other], [0, 1, 2]);
+        assert_eq!(
+            keys.key(narrowed),
+            Some(
+                &IdentityKey::new(Principal::Gcp(gsa.into()))
+                    .with_service_account(ServiceAccount::new("agents", "planner"))
+            )
+        );
+        assert_eq!(
+            keys.key(alone),
+            Some(&IdentityKey::new(Principal::Gcp(gsa.into())))
+        );
+        assert_eq!(keys.key(4), None);
+    }
+
+    #[test]
     fn normalises_role_arns() {
         for arn in [
             "arn:aws:iam::111122223333:role/agent",
@@ -308,5 +339,52 @@ mod tests {
             None
         );
         assert_eq!(ServiceAccount::from_username("system:node:n1"), None);
+    }
+}
+
+/// The identity keys of the GCP principals seen, by their text: a Cloud
+/// Audit record's subject ([`crate::record::Subject::Gcp`]) is looked up
+/// here, and copied into a key only when new.
+#[derive(Debug, Default)]
+pub(crate) struct GcpKeys {
+    keys: Vec<IdentityKey>,
+    /// Principal -> the indices in `keys` of its keys (one per service
+    /// account it was narrowed to, or none).
+    by_principal: foldhash::HashMap<Box<str>, Vec<usize>>,
+}
+
+impl GcpKeys {
+    /// The index of the key of `principal` narrowed to `service_account`
+    /// (namespace, name): `IdentityKey::new(Principal::Gcp(…))` with that
+    /// account, made the first time.
+    pub(crate) fn index(
+        &mut self,
+        principal: &str,
+        service_account: Option<(&str, &str)>,
+    ) -> usize {
+        let same = |key: &IdentityKey| {
+            key.service_account
+                .as_ref()
+                .map(|sa| (sa.namespace.as_str(), sa.name.as_str()))
+                == service_account
+        };
+        let keys = &mut self.keys;
+        let known = match self.by_principal.get_mut(principal) {
+            Some(known) => known,
+            None => self.by_principal.entry(principal.into()).or_default(),
+        };
+        if let Some(&at) = known.iter().find(|&&at| keys.get(at).is_some_and(same)) {
+            return at;
+        }
+        let mut key = IdentityKey::new(Principal::Gcp(principal.to_string()));
+        key.service_account =
+            service_account.map(|(namespace, name)| ServiceAccount::new(namespace, name));
+        keys.push(key);
+        known.push(keys.len() - 1);
+        keys.len() - 1
+    }
+
+    pub(crate) fn key(&self, index: usize) -> Option<&IdentityKey> {
+        self.keys.get(index)
     }
 }

@@ -101,6 +101,8 @@ pub struct Ingest {
     sessions: foldhash::HashMap<String, Vec<(Arc<str>, Permissions)>>,
     /// The permission and resource names the model and the sessions hold.
     names: Names,
+    /// The GCP principals' identity keys, by their text.
+    gcp_keys: identity::GcpKeys,
     cloudtrail: aws::CloudTrail,
     diagnostics: Vec<Diagnostic>,
     limit: usize,
@@ -126,6 +128,7 @@ impl Ingest {
             model: UsageModel::default(),
             sessions: foldhash::HashMap::default(),
             names: Names::default(),
+            gcp_keys: identity::GcpKeys::default(),
             buffer: Vec::new(),
             cloudtrail: aws::CloudTrail::new(catalogue),
             diagnostics: problems
@@ -507,6 +510,22 @@ impl FileSink<'_> {
                                 .extend(aliases);
                         }
                         model.usage.entry(identity).or_default()
+                    }
+                    Subject::Gcp {
+                        principal,
+                        service_account,
+                    } => {
+                        let keys = &mut self.ingest.gcp_keys;
+                        let at = keys.index(principal, service_account);
+                        let Some(identity) = keys.key(at) else {
+                            return;
+                        };
+                        // Looked up before it is copied: most records name
+                        // an identity the model holds.
+                        match model.usage.get_mut(identity) {
+                            Some(permissions) => permissions,
+                            None => model.usage.entry(identity.clone()).or_default(),
+                        }
                     }
                     Subject::AwsSession { role, access_key } => {
                         let sessions = &mut self.ingest.sessions;

@@ -20,6 +20,15 @@ pub(crate) enum Subject<'a> {
         role: Arc<str>,
         access_key: Cow<'a, str>,
     },
+    /// A GCP principal (`Principal::Gcp`), narrowed to the namespace and
+    /// name of the Kubernetes service account its Workload Identity
+    /// subject names: borrowed from the record, and made an `IdentityKey`
+    /// only the first time it is seen (`identity::GcpKeys`), since every
+    /// Cloud Audit record names one.
+    Gcp {
+        principal: &'a str,
+        service_account: Option<(&'a str, &'a str)>,
+    },
 }
 
 /// One permission exercised, on these resources. Borrowed from the record
