@@ -24,7 +24,7 @@ use crate::azure::{AzureRecords, RoleAssignment, SnapshotRole};
 use crate::identities::Directory;
 use crate::output::{Output, principal_id};
 use crate::roles::{PermissionBlock, RoleDefinition, catalogue, guid_of};
-use scopegraph_sdk::spelling::json_str;
+use scopegraph_sdk::spelling::{json_str, one_line};
 use scopegraph_sdk::{Cloud, EvidenceRef, Grant, Node};
 use std::collections::{BTreeMap, HashMap};
 
@@ -161,15 +161,6 @@ fn condition_evidence(assignment: &RoleAssignment) -> Option<EvidenceRef> {
             one_line(condition)
         ),
     })
-}
-
-/// `text` on one line, for a summary.
-fn one_line(text: &str) -> String {
-    text.split(|c: char| c.is_control())
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn quoted(patterns: &[String]) -> String {

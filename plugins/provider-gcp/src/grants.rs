@@ -11,7 +11,7 @@ use crate::members::Member;
 use crate::model::{Policy, World};
 use crate::output::Output;
 use crate::roles::Expansion;
-use scopegraph_sdk::spelling::json_str;
+use scopegraph_sdk::spelling::{json_str, one_line};
 use scopegraph_sdk::{Cloud, Effect, EvidenceRef, Grant};
 use std::collections::HashSet;
 
@@ -145,15 +145,6 @@ fn condition_evidence(binding: &Binding) -> Option<EvidenceRef> {
         reference,
         summary,
     })
-}
-
-/// `text` on one line, for a summary.
-fn one_line(text: &str) -> String {
-    text.split(|c: char| c.is_control())
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// For a binding on an organization or folder: the projects below it, and

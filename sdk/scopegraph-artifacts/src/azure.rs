@@ -188,26 +188,13 @@ impl Condition {
 /// different conditions, so that a caller writes no assignment that might
 /// lack it.
 pub fn assignment_condition(candidate: &Candidate) -> Result<Option<Condition>, String> {
-    let mut found: Option<Condition> = None;
-    for evidence in candidate
-        .evidence
-        .iter()
-        .filter(|e| e.kind == ASSIGNMENT_CONDITION)
-    {
-        let Some(condition) = Condition::parse(&evidence.reference) else {
-            return Err(format!(
-                "the role assignment's condition cannot be read from its evidence ({})",
-                evidence.summary
-            ));
-        };
-        match &found {
-            Some(other) if *other != condition => {
-                return Err("the grant cites two different role assignment conditions".into());
-            }
-            _ => found = Some(condition),
-        }
-    }
-    Ok(found)
+    crate::cited_condition(
+        candidate,
+        ASSIGNMENT_CONDITION,
+        Condition::parse,
+        "the role assignment's condition",
+        "role assignment conditions",
+    )
 }
 
 /// The evidence that the grant's role permission block has a condition of

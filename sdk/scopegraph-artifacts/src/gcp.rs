@@ -403,25 +403,13 @@ impl Condition {
 /// conditions, or cites one without a title (gcloud takes no condition
 /// without one), so that a caller writes no binding that might lack it.
 pub fn binding_condition(candidate: &Candidate) -> Result<Option<Condition>, String> {
-    let mut found: Option<Condition> = None;
-    for evidence in candidate
-        .evidence
-        .iter()
-        .filter(|e| e.kind == BINDING_CONDITION)
-    {
-        let Some(condition) = Condition::parse(&evidence.reference) else {
-            return Err(format!(
-                "the binding's IAM condition cannot be read from its evidence ({})",
-                evidence.summary
-            ));
-        };
-        match &found {
-            Some(other) if *other != condition => {
-                return Err("the grant cites two different IAM conditions".into());
-            }
-            _ => found = Some(condition),
-        }
-    }
+    let found = crate::cited_condition(
+        candidate,
+        BINDING_CONDITION,
+        Condition::parse,
+        "the binding's IAM condition",
+        "IAM conditions",
+    )?;
     match found {
         Some(condition) if condition.title.as_deref().is_none_or(str::is_empty) => Err(format!(
             "the binding's IAM condition has no title, without which gcloud can neither add nor \

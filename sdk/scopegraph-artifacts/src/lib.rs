@@ -21,3 +21,34 @@ pub mod aws;
 pub mod azure;
 pub mod gcp;
 pub mod text;
+
+use scopegraph_sdk::Candidate;
+
+/// The one condition a candidate's evidence of `kind` cites (GCP binding
+/// and Azure assignment conditions both ride as evidence), read by `parse`:
+/// `Ok(None)` when it cites none, `Err` (saying why, `what` naming the
+/// condition and `plural` the kind) when one cannot be read or two differ.
+fn cited_condition<C: PartialEq>(
+    candidate: &Candidate,
+    kind: &str,
+    parse: impl Fn(&str) -> Option<C>,
+    what: &str,
+    plural: &str,
+) -> Result<Option<C>, String> {
+    let mut found: Option<C> = None;
+    for evidence in candidate.evidence.iter().filter(|e| e.kind == kind) {
+        let Some(condition) = parse(&evidence.reference) else {
+            return Err(format!(
+                "{what} cannot be read from its evidence ({})",
+                evidence.summary
+            ));
+        };
+        match &found {
+            Some(other) if *other != condition => {
+                return Err(format!("the grant cites two different {plural}"));
+            }
+            _ => found = Some(condition),
+        }
+    }
+    Ok(found)
+}

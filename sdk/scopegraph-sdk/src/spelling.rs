@@ -192,6 +192,16 @@ pub fn json_str(value: &str) -> String {
     out
 }
 
+/// `text` on one line, for a summary: its runs of control characters
+/// (line breaks, tabs) and the blanks around them become one space.
+pub fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_control())
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A YAML flow sequence of double-quoted strings: `["a", "b"]`.
 pub fn yaml_list<S: AsRef<str>>(items: &[S]) -> String {
     let items: Vec<String> = items.iter().map(|i| yaml_str(i.as_ref())).collect();
@@ -201,6 +211,12 @@ pub fn yaml_list<S: AsRef<str>>(items: &[S]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_joins_lines_with_one_space() {
+        assert_eq!(one_line("a ||\n  b\r\n\tc "), "a || b c");
+        assert_eq!(one_line("\n"), "");
+    }
 
     #[test]
     fn issuers_are_normalised() {
