@@ -187,32 +187,22 @@ impl Ingest {
     pub fn finish(mut self) -> (UsageModel, Vec<Diagnostic>) {
         let mut untied = 0u64;
         // In (role, key) order, so that merging is the same every run.
-        let mut sessions: Vec<(Arc<str>, String, Permissions)> =
-            Vec::with_capacity(self.sessions.len());
-        for (mut key, roles) in std::mem::take(&mut self.sessions) {
-            // (A key has one role but in odd logs: it is copied only then.)
-            let mut roles = roles.into_iter().peekable();
-            while let Some((role, permissions)) = roles.next() {
-                let key = match roles.peek() {
-                    Some(_) => key.clone(),
-                    None => std::mem::take(&mut key),
-                };
-                sessions.push((role, key, permissions));
-            }
-        }
+        let mut sessions: Vec<(Arc<str>, String, Permissions)> = std::mem::take(&mut self.sessions)
+            .into_iter()
+            .flat_map(|(key, roles)| {
+                roles
+                    .into_iter()
+                    .map(move |(role, permissions)| (role, key.clone(), permissions))
+            })
+            .collect();
         sessions.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-        let mut role_key: Option<IdentityKey> = None;
         for (role, access_key, permissions) in sessions {
-            let role = match role_key.take() {
-                Some(key) if matches!(&key.principal, Principal::AwsRole(r) if **r == *role) => key,
-                _ => IdentityKey::new(Principal::AwsRole(role.to_string())),
-            };
+            let role = IdentityKey::new(Principal::AwsRole(role.to_string()));
             let identity = self.cloudtrail.resolve(&role, &access_key);
             if identity == role {
                 untied += 1;
             }
             merge_permissions(self.model.usage.entry(identity).or_default(), permissions);
-            role_key = Some(role);
         }
         if untied > 0 {
             self.diagnostics.push(Diagnostic::info(
