@@ -151,11 +151,18 @@ impl<'de> Scanner<'de> {
     /// here, see `token`: policy documents in `requestParameters` are
     /// strings full of `\"`.)
     fn plain_string(&mut self) -> Scan<&'de str> {
-        let start = self.at;
-        match self.string()? {
-            (end, false) => self.text.get(start..end).ok_or(Stop::Unsure),
+        match self.raw_string()? {
+            (text, false) => Ok(text),
             (_, true) => Err(Stop::Unsure),
         }
+    }
+
+    /// A string's contents as they stand, and whether they hold an escape.
+    #[inline(always)]
+    fn raw_string(&mut self) -> Scan<(&'de str, bool)> {
+        let start = self.at;
+        let (end, escaped) = self.string()?;
+        Ok((self.text.get(start..end).ok_or(Stop::Unsure)?, escaped))
     }
 
     fn literal(&mut self, word: &[u8]) -> Scan<()> {
@@ -310,9 +317,7 @@ impl<'de> Scanner<'de> {
         let token = match self.peek().ok_or(Stop::Unsure)? {
             b'"' => {
                 self.at += 1;
-                let start = self.at;
-                let (end, escaped) = self.string()?;
-                let text = self.text.get(start..end).ok_or(Stop::Unsure)?;
+                let (text, escaped) = self.raw_string()?;
                 return Ok(if escaped {
                     Token::Escaped(text)
                 } else {
