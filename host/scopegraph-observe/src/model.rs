@@ -192,14 +192,21 @@ impl PermissionRecord {
     ) {
         self.add_calls(day, calls);
         for resource in resources {
-            if let Some(seen) = self.resources.get_mut(resource.as_ref()) {
-                insert_day(seen, day);
-            } else if self.resources.len() < MAX_RESOURCES_PER_PERMISSION {
-                self.resources
-                    .insert(names.get(&resource), smallvec::smallvec![day]);
-            } else {
-                insert_day(&mut self.dropped, day);
-            }
+            self.add_resource(&resource, || names.get(&resource), smallvec::smallvec![day]);
+        }
+    }
+
+    /// `days` (in order) of `resource`, looked up as it stands and stored
+    /// as `stored()` only when new; past the bound, its days are counted as
+    /// dropped.
+    fn add_resource(&mut self, resource: &str, stored: impl FnOnce() -> Name, days: Days) {
+        if let Some(seen) = self.resources.get_mut(resource) {
+            days.into_iter().for_each(|day| insert_day(seen, day));
+        } else if self.resources.len() < MAX_RESOURCES_PER_PERMISSION {
+            self.resources.insert(stored(), days);
+        } else {
+            days.into_iter()
+                .for_each(|day| insert_day(&mut self.dropped, day));
         }
     }
 
@@ -219,14 +226,7 @@ impl PermissionRecord {
             self.add_calls(day, calls);
         }
         for (resource, days) in other.resources {
-            if let Some(seen) = self.resources.get_mut(&*resource) {
-                days.into_iter().for_each(|day| insert_day(seen, day));
-            } else if self.resources.len() < MAX_RESOURCES_PER_PERMISSION {
-                self.resources.insert(resource, days);
-            } else {
-                days.into_iter()
-                    .for_each(|day| insert_day(&mut self.dropped, day));
-            }
+            self.add_resource(&resource.clone(), || resource, days);
         }
         for day in other.dropped {
             insert_day(&mut self.dropped, day);
